@@ -1,0 +1,3 @@
+from v2m_bridge.cli import main
+
+raise SystemExit(main())

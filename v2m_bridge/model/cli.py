@@ -1,0 +1,84 @@
+"""``v2m-bridge inspect`` (what a checkpoint holds) and ``v2m-bridge chords`` (chords only)."""
+
+from __future__ import annotations
+
+import argparse
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    inspect = subparsers.add_parser(
+        "inspect", help="show the size, parameter count and provenance of a checkpoint",
+        description="Load an AMT or regression checkpoint (official or project) and describe it.")
+    inspect.add_argument("checkpoint", help="path to a .pt/.pickle checkpoint")
+    inspect.set_defaults(func=run_inspect)
+
+    chords = subparsers.add_parser(
+        "chords", help="generate a chord progression from saved video features",
+        description="Generate one chord per second from a features file written by "
+        "`v2m-bridge analyze -o FILE.npz`, or from neutral inputs with --seconds.")
+    source = chords.add_mutually_exclusive_group(required=True)
+    source.add_argument("--features", help="features .npz from `v2m-bridge analyze`")
+    source.add_argument("--seconds", type=int, help="neutral inputs of this many seconds")
+    chords.add_argument("--checkpoint", help="AMT checkpoint (default: the shipped starter)")
+    chords.add_argument("--key", default="C major", help="e.g. 'D minor', 'Bb', 'F#m'")
+    chords.add_argument("--primer", default="", help="first chords, e.g. 'Dm Bb F C'")
+    chords.add_argument("--emotion", help="override: an emotion or a curve '0:tense,20:sad'")
+    chords.add_argument("--seed", type=int)
+    chords.add_argument("--temperature", type=float, default=1.0)
+    chords.add_argument("--top-k", type=int)
+    chords.add_argument("--top-p", type=float)
+    chords.add_argument("--device", help="cpu, cuda or mps (default: best available)")
+    chords.set_defaults(func=run_chords)
+
+
+def run_inspect(args: argparse.Namespace) -> int:
+    from v2m_bridge.errors import CheckpointError
+    from v2m_bridge.model import load_amt, load_regression
+
+    try:
+        model = load_amt(args.checkpoint)
+        kind = "AMT"
+    except CheckpointError as amt_error:
+        try:
+            model = load_regression(args.checkpoint)
+            kind = "bi-GRU regression"
+        except CheckpointError:
+            raise amt_error from None
+    n_params = sum(p.numel() for p in model.parameters())
+    print(f"{kind} checkpoint {args.checkpoint}")
+    print(f"  parameters: {n_params:,}")
+    for name, value in model.config.to_dict().items():
+        print(f"  {name}: {value}")
+    for name, value in model.metadata.items():
+        if name != "path":
+            print(f"  {name}: {value}")
+    return 0
+
+
+def run_chords(args: argparse.Namespace) -> int:
+    import numpy as np
+
+    from v2m_bridge.device import pick_device
+    from v2m_bridge.emotion import parse_emotion_curve
+    from v2m_bridge.model import ConditioningInputs, GenerationOptions, generate_chords
+    from v2m_bridge.model.loading import amt_from_option
+    from v2m_bridge.vocab import parse_key
+
+    if args.features:
+        npz = np.load(args.features)
+        inputs = ConditioningInputs(npz["semantic"], npz["scene_offset"], npz["motion"],
+                                    npz["emotion"])
+    else:
+        inputs = ConditioningInputs.zeros(args.seconds)
+    key = parse_key(args.key)
+    override = (parse_emotion_curve(args.emotion, inputs.n_seconds)
+                if args.emotion else None)
+    options = GenerationOptions(key=key, primer=args.primer, seed=args.seed,
+                                temperature=args.temperature, top_k=args.top_k,
+                                top_p=args.top_p, emotion_override=override)
+    amt = amt_from_option(args.checkpoint, pick_device(args.device))
+    chords = generate_chords(amt, inputs, options)
+    names = [key.from_normalised(c).name(flats=key.prefers_flats) for c in chords]
+    for second, name in enumerate(names):
+        print(f"{second}\t{name}")
+    return 0

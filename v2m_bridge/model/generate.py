@@ -1,0 +1,259 @@
+"""Chord generation: one chord per second of video, sampled from the AMT with a decoder cache.
+
+The official ``generate()`` re-runs the whole model (encoder included) for every chord and always
+makes 300 chords. Here the encoder runs once per window of video, the decoder keeps its keys and
+values (relative positions included), and we make exactly as many chords as asked. Videos longer
+than the model's 300-position window are covered by overlapping windows: each new window is
+primed with the last ``window_overlap`` chords already chosen, so the progression carries on.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from v2m_bridge.errors import FeatureError, V2MError
+from v2m_bridge.model.amt import AMT
+from v2m_bridge.model.config import EMOTION_DIM, SEMANTIC_DIM
+from v2m_bridge.vocab import (
+    C_MAJOR,
+    END_CHORD_ID,
+    N_CHORD_ID,
+    Chord,
+    Key,
+    chord_from_id,
+    parse_chords,
+)
+
+ProgressCallback = Callable[[float, str], None]
+
+
+class GenerationError(V2MError, ValueError):
+    """Generation options that make no sense (negative length, temperature 0 ...)."""
+
+
+def _as_array(name: str, value, shape_tail: tuple[int, ...]) -> np.ndarray:
+    array = np.asarray(value, dtype=np.float32)
+    if array.ndim != 1 + len(shape_tail) or array.shape[1:] != shape_tail:
+        want = "(T" + "".join(f", {n}" for n in shape_tail) + ")"
+        raise FeatureError(f"{name} must have shape {want}, got {array.shape}")
+    if not np.isfinite(array).all():
+        raise FeatureError(f"{name} contains NaN or infinite values")
+    return array
+
+
+@dataclass(frozen=True)
+class ConditioningInputs:
+    """Per-second video features for one video (no batch dimension), checked on creation.
+
+    ``scene_offset`` uses the official loader convention: seconds since the scene started + 1.
+    """
+
+    semantic: np.ndarray  # (T, 768)
+    scene_offset: np.ndarray  # (T,)
+    motion: np.ndarray  # (T,)
+    emotion: np.ndarray  # (T, 6): exciting, fearful, tense, sad, relaxing, neutral
+
+    def __post_init__(self) -> None:
+        checked = {
+            "semantic": _as_array("semantic", self.semantic, (SEMANTIC_DIM,)),
+            "scene_offset": _as_array("scene_offset", self.scene_offset, ()),
+            "motion": _as_array("motion", self.motion, ()),
+            "emotion": _as_array("emotion", self.emotion, (EMOTION_DIM,)),
+        }
+        lengths = {name: len(array) for name, array in checked.items()}
+        if len(set(lengths.values())) != 1:
+            raise FeatureError(f"features must all cover the same seconds, got lengths {lengths}")
+        for name, array in checked.items():
+            object.__setattr__(self, name, array)
+
+    @classmethod
+    def from_features(cls, features) -> ConditioningInputs:
+        """From any record with ``semantic``, ``scene_offset``, ``motion``, ``emotion`` arrays."""
+        return cls(features.semantic, features.scene_offset, features.motion, features.emotion)
+
+    @classmethod
+    def zeros(cls, n_seconds: int) -> ConditioningInputs:
+        """Neutral inputs: no semantic content, one long scene, no motion, neutral emotion."""
+        if n_seconds < 0:
+            raise FeatureError(f"number of seconds must be >= 0, got {n_seconds}")
+        emotion = np.zeros((n_seconds, EMOTION_DIM), np.float32)
+        emotion[:, -1] = 1.0
+        return cls(np.zeros((n_seconds, SEMANTIC_DIM), np.float32),
+                   np.arange(1, n_seconds + 1, dtype=np.float32),
+                   np.zeros(n_seconds, np.float32), emotion)
+
+    @property
+    def n_seconds(self) -> int:
+        return len(self.motion)
+
+    def window(self, start: int, stop: int) -> ConditioningInputs:
+        return ConditioningInputs(self.semantic[start:stop], self.scene_offset[start:stop],
+                                  self.motion[start:stop], self.emotion[start:stop])
+
+    def with_emotion(self, override: np.ndarray, weight: float) -> ConditioningInputs:
+        """Blend a ``(6,)`` or ``(T, 6)`` emotion override into the video's emotion."""
+        override = np.asarray(override, dtype=np.float32)
+        if override.ndim == 1:
+            override = np.broadcast_to(override, self.emotion.shape)
+        if override.shape != self.emotion.shape:
+            raise FeatureError(f"emotion override must be (6,) or ({self.n_seconds}, 6), got "
+                               f"{override.shape}")
+        blended = (1.0 - weight) * self.emotion + weight * override
+        return ConditioningInputs(self.semantic, self.scene_offset, self.motion, blended)
+
+    def tensors(self, device: torch.device) -> tuple[torch.Tensor, ...]:
+        """Batch-of-one tensors in the order the AMT takes them."""
+        return tuple(torch.from_numpy(np.ascontiguousarray(a)).unsqueeze(0).to(device)
+                     for a in (self.semantic, self.scene_offset, self.motion, self.emotion))
+
+
+@dataclass(frozen=True)
+class GenerationOptions:
+    """How to sample. Defaults follow the official sampler (no N, at most 2 repeats in a row)."""
+
+    n_chords: int | None = None  # None: one per second of video
+    key: Key = C_MAJOR  # the model sees only the mode; the tonic places the primer
+    primer: Sequence[Chord] | str = ()  # first chords, written in `key`; default: its tonic
+    seed: int | None = None
+    temperature: float = 1.0
+    top_k: int | None = None
+    top_p: float | None = None
+    allow_no_chord: bool = False
+    max_repeats: int | None = 2  # a chord at most this many times in a row; None: no limit
+    emotion_override: np.ndarray | None = None  # (6,) or (T, 6)
+    emotion_weight: float = 1.0  # 0: video emotion only, 1: override only
+    window_overlap: int = 100  # chords carried into each new window of a long video
+
+    def __post_init__(self) -> None:
+        if isinstance(self.primer, str):
+            object.__setattr__(self, "primer", tuple(parse_chords(self.primer)))
+        checks = [
+            (self.n_chords is None or self.n_chords >= 0, f"n_chords must be >= 0, got "
+                                                          f"{self.n_chords}"),
+            (self.temperature > 0 and np.isfinite(self.temperature),
+             f"temperature must be > 0, got {self.temperature}"),
+            (self.top_k is None or self.top_k >= 1, f"top_k must be >= 1, got {self.top_k}"),
+            (self.top_p is None or 0 < self.top_p <= 1, f"top_p must be in (0, 1], got "
+                                                        f"{self.top_p}"),
+            (self.max_repeats is None or self.max_repeats >= 1,
+             f"max_repeats must be >= 1, got {self.max_repeats}"),
+            (0.0 <= self.emotion_weight <= 1.0, f"emotion_weight must be in [0, 1], got "
+                                                f"{self.emotion_weight}"),
+            (self.window_overlap >= 0, f"window_overlap must be >= 0, got "
+                                       f"{self.window_overlap}"),
+        ]
+        for ok, message in checks:
+            if not ok:
+                raise GenerationError(message)
+
+    def normalised_primer(self) -> list[Chord]:
+        """Primer in the model's C major / A minor frame; the tonic chord when none is given."""
+        if self.primer:
+            return [self.key.to_normalised(chord) for chord in self.primer]
+        return [Chord(9, "min") if self.key.is_minor else Chord(0, "maj")]
+
+
+def sample_next_chord(logits: torch.Tensor, history: Sequence[Chord], options: GenerationOptions,
+                      generator: torch.Generator) -> Chord:
+    """Draw the next chord from ``(159,)`` logits under the options' constraints."""
+    logits = logits[:END_CHORD_ID].float().cpu().clone()  # END and PAD are never generated
+    if not options.allow_no_chord:
+        logits[N_CHORD_ID] = float("-inf")
+    repeats = options.max_repeats
+    if repeats and len(history) >= repeats and len(set(history[-repeats:])) == 1:
+        logits[history[-1].id] = float("-inf")
+    logits = logits / options.temperature
+    if options.top_k is not None and options.top_k < len(logits):
+        threshold = torch.topk(logits, options.top_k).values[-1]
+        logits[logits < threshold] = float("-inf")
+    probs = torch.softmax(logits, dim=-1)
+    if options.top_p is not None and options.top_p < 1:
+        sorted_probs, order = torch.sort(probs, descending=True)
+        # keep the smallest set whose mass reaches top_p (always at least the best chord)
+        drop = torch.cumsum(sorted_probs, 0) - sorted_probs >= options.top_p
+        probs[order[drop]] = 0.0
+    return chord_from_id(int(torch.multinomial(probs, 1, generator=generator)))
+
+
+def _tokens(chord: Chord, device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
+    root = torch.tensor([[chord.root_id]], device=device)
+    return root, torch.tensor([[chord.quality_id]], device=device)
+
+
+def _fill_window_cached(amt: AMT, window: ConditioningInputs, chords: list[Chord], start: int,
+                        stop: int, key: torch.Tensor, options: GenerationOptions,
+                        generator: torch.Generator, on_chord: Callable[[], None]) -> None:
+    """Extend ``chords`` to ``stop`` using positions ``start..stop-1`` as one decoder window."""
+    memory = amt.encode(*window.tensors(amt.device))
+    cache = amt.new_cache(memory, max_len=stop - start)
+    for position in range(start, stop - 1):
+        logits = amt.decode_step(*_tokens(chords[position], amt.device), key, cache,
+                                 position - start)
+        if position + 1 == len(chords):
+            chords.append(sample_next_chord(logits[0], chords, options, generator))
+            on_chord()
+
+
+def _fill_window_uncached(amt: AMT, window: ConditioningInputs, chords: list[Chord], start: int,
+                          stop: int, key: torch.Tensor, options: GenerationOptions,
+                          generator: torch.Generator, on_chord: Callable[[], None]) -> None:
+    """The official way: re-run encoder and decoder over the whole prefix for every chord."""
+    video = window.tensors(amt.device)
+    while len(chords) < stop:
+        prefix = chords[start:]
+        root = torch.tensor([[c.root_id for c in prefix]], device=amt.device)
+        attr = torch.tensor([[c.quality_id for c in prefix]], device=amt.device)
+        logits = amt(root, attr, key, *video)
+        chords.append(sample_next_chord(logits[0, -1], chords, options, generator))
+        on_chord()
+
+
+@torch.inference_mode()
+def generate_chords(amt: AMT, inputs: ConditioningInputs,
+                    options: GenerationOptions | None = None, *, use_cache: bool = True,
+                    progress: ProgressCallback | None = None) -> list[Chord]:
+    """Sample one chord per second of ``inputs`` (or ``options.n_chords``).
+
+    Chords are returned in the model's normalised frame (C major / A minor); move them to the
+    user's key with ``options.key.from_normalised``. The primer chords come first. The same
+    seed, model and inputs give the same chords.
+    """
+    options = options or GenerationOptions()
+    n_chords = inputs.n_seconds if options.n_chords is None else options.n_chords
+    if n_chords == 0:
+        return []
+    if options.emotion_override is not None:
+        inputs = inputs.with_emotion(options.emotion_override, options.emotion_weight)
+    generator = torch.Generator()
+    if options.seed is None:
+        generator.seed()
+    else:
+        generator.manual_seed(int(options.seed))
+
+    was_training = amt.training
+    amt.eval()
+    config = amt.config
+    window = min(config.max_sequence_chord, config.max_sequence_video)
+    overlap = min(options.window_overlap, window - 1)
+    key = torch.tensor([options.key.mode_value], device=amt.device)
+    chords = options.normalised_primer()[:n_chords]
+    fill = _fill_window_cached if use_cache else _fill_window_uncached
+
+    def on_chord() -> None:
+        if progress is not None:
+            progress(len(chords) / n_chords, "chords")
+
+    start = 0
+    try:
+        while len(chords) < n_chords:
+            stop = min(start + window, n_chords)
+            fill(amt, inputs.window(start, start + window), chords, start, stop, key, options,
+                 generator, on_chord)
+            start = stop - overlap
+    finally:
+        amt.train(was_training)
+    return chords

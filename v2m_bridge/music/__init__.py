@@ -1,0 +1,1 @@
+"""Chords to notes: voicing, arpeggios, velocity, the musical grid and MIDI files."""
