@@ -116,8 +116,8 @@ def pitch_class_name(pitch_class: int, flats: bool = False) -> str:
 def _parse_root(text: str, whole: str) -> tuple[int, str]:
     match = _ROOT_RE.match(text)
     if not match:
-        raise ChordError(f"{whole!r}: a chord starts with a root letter A-G. Accepted forms: "
-                         f"{ACCEPTED_CHORD_FORMS}")
+        raise ChordError(f"unknown chord {whole!r}: a chord starts with a root letter A-G. "
+                         f"Accepted forms: {ACCEPTED_CHORD_FORMS}")
     letter, accidentals, rest = match.groups()
     # "Bb" is B-flat, but in "Ebm" the accidental run is "b" then "m": only b/#/♯/♭ are consumed.
     pitch = _LETTERS[letter.upper()] + sum(_ACCIDENTALS[a] for a in accidentals)

@@ -53,10 +53,14 @@ def _read(path: str | os.PathLike) -> Any:
     try:
         return torch.load(path, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as err:
-        raise CheckpointError(
-            f"{path}: refused to load; the file holds Python objects that need code execution "
-            f"to unpickle (only plain tensors and containers are allowed). Detail: "
-            f"{_first_line(err)}") from err
+        detail = str(err).split("WeightsUnpickler error:")[-1].strip()
+        if "Unsupported global" in detail:
+            raise CheckpointError(
+                f"{path}: refused to load; the file holds Python objects that need code "
+                f"execution to unpickle (only plain tensors and containers are allowed). "
+                f"Detail: {_first_line(Exception(detail))}") from err
+        raise CheckpointError(f"{path}: not a readable PyTorch checkpoint (corrupt, truncated "
+                              f"or another kind of file)") from err
     except (RuntimeError, EOFError, zipfile.BadZipFile, OSError, ValueError) as err:
         raise CheckpointError(f"{path}: not a readable PyTorch checkpoint (corrupt or "
                               f"truncated?): {_first_line(err)}") from err

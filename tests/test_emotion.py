@@ -1,0 +1,30 @@
+import numpy as np
+import pytest
+
+from v2m_bridge.emotion import EMOTIONS, EmotionError, emotion_vector, parse_emotion_curve
+
+
+def test_global_emotion():
+    curve = parse_emotion_curve("Sad", 4)
+    assert curve.shape == (4, 6)
+    assert (curve.argmax(axis=1) == EMOTIONS.index("sad")).all()
+
+
+def test_curve_steps_at_given_seconds():
+    curve = parse_emotion_curve("0:tense, 20:relaxing", 30)
+    labels = [EMOTIONS[i] for i in curve.argmax(axis=1)]
+    assert labels[:20] == ["tense"] * 20
+    assert labels[20:] == ["relaxing"] * 10
+    late_start = parse_emotion_curve("5:sad,2.5:exciting", 8)
+    assert [EMOTIONS[i] for i in late_start.argmax(axis=1)] == ["exciting"] * 5 + ["sad"] * 3
+    assert np.allclose(curve.sum(axis=1), 1.0)
+
+
+@pytest.mark.parametrize("text", ["angry", "0:sad,x:tense", "-1:sad", "nan:sad", "0:"])
+def test_bad_curves(text):
+    with pytest.raises(EmotionError):
+        parse_emotion_curve(text, 10)
+
+
+def test_vector():
+    assert emotion_vector("neutral")[5] == 1.0
