@@ -18,6 +18,7 @@ from v2m_bridge.errors import V2MError
 # Modules with a register(subparsers) function, in the order their commands appear in --help.
 COMMAND_MODULES: tuple[str, ...] = (
     "v2m_bridge.model.cli",
+    "v2m_bridge.video.cli",
 )
 
 
