@@ -15,12 +15,13 @@ def test_curve_steps_at_given_seconds():
     labels = [EMOTIONS[i] for i in curve.argmax(axis=1)]
     assert labels[:20] == ["tense"] * 20
     assert labels[20:] == ["relaxing"] * 10
-    late_start = parse_emotion_curve("5:sad,2.5:exciting", 8)
+    late_start = parse_emotion_curve("2.5:exciting,5:sad", 8)
     assert [EMOTIONS[i] for i in late_start.argmax(axis=1)] == ["exciting"] * 5 + ["sad"] * 3
     assert np.allclose(curve.sum(axis=1), 1.0)
 
 
-@pytest.mark.parametrize("text", ["angry", "0:sad,x:tense", "-1:sad", "nan:sad", "0:"])
+@pytest.mark.parametrize("text", ["angry", "0:sad,x:tense", "-1:sad", "nan:sad", "0:",
+                                  "5:sad,2:tense"])
 def test_bad_curves(text):
     with pytest.raises(EmotionError):
         parse_emotion_curve(text, 10)

@@ -19,6 +19,7 @@ from v2m_bridge.errors import V2MError
 COMMAND_MODULES: tuple[str, ...] = (
     "v2m_bridge.model.cli",
     "v2m_bridge.video.cli",
+    "v2m_bridge.music.cli",
 )
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import re
 
 import numpy as np
@@ -9,7 +10,7 @@ import numpy as np
 from v2m_bridge.errors import V2MError
 
 EMOTIONS: tuple[str, ...] = ("exciting", "fearful", "tense", "sad", "relaxing", "neutral")
-"""Column order of every emotion array: the official CLIP zero-shot prompts."""
+"""Column order of every emotion array: the official CLIP zero-shot prompts (spec §1.3)."""
 
 
 class EmotionError(V2MError, ValueError):
@@ -26,30 +27,48 @@ def emotion_vector(name: str) -> np.ndarray:
     return vector
 
 
-def parse_emotion_curve(text: str, n_seconds: int) -> np.ndarray:
-    """Per-second ``(n_seconds, 6)`` override from ``"sad"`` or ``"0:tense,20:relaxing"``.
+def parse_emotion_points(text: str) -> list[tuple[float, str]]:
+    """Parse ``"tense"`` (whole video) or ``"0:tense,20:relaxing"`` (from 0 s, from 20 s ...).
 
-    In a curve each ``SECONDS:EMOTION`` holds from its time until the next one; the first
-    entry also covers the seconds before it.
+    Returns ``(start_second, emotion)`` pairs with increasing starts; the first applies from 0 s.
     """
+    if not isinstance(text, str) or not text.strip():
+        raise EmotionError("an emotion override needs an emotion name or a curve such as "
+                           "'0:tense,20:relaxing'")
+    points: list[tuple[float, str]] = []
+    for item in (part.strip() for part in text.split(",")):
+        match = re.fullmatch(r"(?:(\d+(?:\.\d*)?)\s*:\s*)?([A-Za-z]+)", item)
+        if not match:
+            raise EmotionError(f"emotion item {item!r} is not 'SECONDS:EMOTION' or 'EMOTION'")
+        seconds_text, name = match.groups()
+        name = name.lower()
+        if name not in EMOTIONS:
+            raise EmotionError(f"unknown emotion {name!r}; choose from {', '.join(EMOTIONS)}")
+        if seconds_text is None and points:
+            raise EmotionError(f"emotion item {item!r} needs a start time ('SECONDS:EMOTION') "
+                               "after the first item")
+        start = float(seconds_text) if seconds_text is not None else 0.0
+        if points and start <= points[-1][0]:
+            raise EmotionError(f"emotion curve times must increase, got {start:g} after "
+                               f"{points[-1][0]:g}")
+        points.append((start, name))
+    return points
+
+
+def emotion_curve(points: list[tuple[float, str]], n_seconds: int) -> np.ndarray:
+    """One-hot ``(n_seconds, 6)`` rows: each point holds from the first whole second at or
+    after its start until the next point; the first point also covers the seconds before it."""
     if n_seconds < 0:
         raise EmotionError(f"n_seconds must be >= 0, got {n_seconds}")
-    text = text.strip()
-    if ":" not in text:
-        return np.tile(emotion_vector(text), (n_seconds, 1))
-    points: list[tuple[float, np.ndarray]] = []
-    for item in filter(None, re.split(r"[,\s]+", text)):
-        time_text, _, name = item.partition(":")
-        try:
-            time = float(time_text)
-        except ValueError:
-            raise EmotionError(f"bad emotion curve item {item!r}: write SECONDS:EMOTION, "
-                               f"e.g. '0:tense,20:relaxing'") from None
-        if not np.isfinite(time) or time < 0:
-            raise EmotionError(f"emotion curve time must be a number >= 0, got {time_text!r}")
-        points.append((time, emotion_vector(name)))
-    points.sort(key=lambda point: point[0])
-    curve = np.tile(points[0][1], (n_seconds, 1))
-    for time, vector in points[1:]:
-        curve[int(np.ceil(time)):] = vector
-    return curve
+    rows = np.zeros((n_seconds, len(EMOTIONS)), dtype=np.float32)
+    for index, (start, name) in enumerate(points):
+        first = 0 if index == 0 else math.ceil(start)
+        stop = math.ceil(points[index + 1][0]) if index + 1 < len(points) else n_seconds
+        rows[first:stop] = 0.0
+        rows[first:stop, EMOTIONS.index(name)] = 1.0
+    return rows
+
+
+def parse_emotion_curve(text: str, n_seconds: int) -> np.ndarray:
+    """``(n_seconds, 6)`` override from ``"sad"`` or ``"0:tense,20:relaxing"``."""
+    return emotion_curve(parse_emotion_points(text), n_seconds)

@@ -1,0 +1,121 @@
+"""Wall time of ``render`` on bbb_0_30.webm without CLIP weights, split by stage.
+
+Stages: decode + features (cold feature cache), model (chord generation), arrangement, write
+(MIDI file). Target: total <= 5 s on the 2-core development CPUs. The chord model is the shipped
+starter model when ``v2m_bridge.model.load_default_amt`` finds one, else a randomly initialised
+AMT of the official size (6+6 layers, d_model 512), which costs the same to run.
+
+Also measured side by side in the same run: arrangement with cut-aligned harmony versus the
+official one-chord-per-second mode, so the cost of alignment is a ratio, not a guess.
+
+    python benchmarks/bench_render.py [--video PATH] [--repeats 3]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+DEFAULT_VIDEO = ROOT.parent / "shared" / "data" / "videos" / "bbb_0_30.webm"
+TARGET_S = 5.0
+
+
+def _chord_model():
+    import torch
+
+    from v2m_bridge import model
+    from v2m_bridge.errors import CheckpointError
+    from v2m_bridge.music.compose import ChordModel, load_chord_model
+
+    try:
+        return load_chord_model(None), "starter model"
+    except CheckpointError:
+        pass
+
+    torch.manual_seed(0)
+    amt = model.AMT(model.AMTConfig()).eval()
+    return ChordModel(amt, "random official-size AMT", None), "random AMT, official size"
+
+
+def run_once(video: Path, chord_model, options, workdir: Path) -> dict[str, float]:
+    from v2m_bridge.music.compose import compose_features
+    from v2m_bridge.music.midi_file import write_midi
+    from v2m_bridge.video import analyze_video
+
+    started = time.perf_counter()
+    features = analyze_video(video, use_cache=False)
+    analysed = time.perf_counter()
+    composition = compose_features(features, options, chord_model=chord_model)
+    composed = time.perf_counter()
+    write_midi(composition, workdir / "bench.mid")
+    written = time.perf_counter()
+    return {
+        "decode+features": analysed - started,
+        "model": composition.timings["model"],
+        "arrangement": composition.timings["arrangement"],
+        "write": written - composed,
+        "total": written - started,
+        "_features": features,
+    }
+
+
+def arrangement_ratio(features, repeats: int) -> tuple[float, float]:
+    """Median seconds of arrange() with and without cut alignment, on the same chords."""
+    from v2m_bridge.music.arrangement import ArrangeOptions, arrange
+    from v2m_bridge.vocab import parse_chords
+
+    chords = (parse_chords("C Am F G") * 100)[:features.n_seconds]
+    results = []
+    for cut_align in (True, False):
+        times = []
+        for _ in range(repeats):
+            started = time.perf_counter()
+            arrange(chords, motion=features.motion, scene_offset=features.scene_offset,
+                    emotion=features.emotion, cut_times=features.cut_times,
+                    duration=features.duration, options=ArrangeOptions(cut_align=cut_align))
+            times.append(time.perf_counter() - started)
+        results.append(statistics.median(times))
+    return results[0], results[1]
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--video", type=Path, default=DEFAULT_VIDEO)
+    parser.add_argument("--repeats", type=int, default=3)
+    args = parser.parse_args()
+    if not args.video.exists():
+        print(f"video not found: {args.video}", file=sys.stderr)
+        return 1
+    from v2m_bridge.music.render_options import RenderOptions
+
+    chord_model, model_label = _chord_model()
+    options = RenderOptions(seed=0)
+    runs = []
+    with tempfile.TemporaryDirectory() as folder:
+        for _ in range(args.repeats):
+            runs.append(run_once(args.video, chord_model, options, Path(folder)))
+    features = runs[0].pop("_features")
+    for run in runs[1:]:
+        run.pop("_features")
+    print(f"render benchmark: {args.video.name}, {features.duration:.1f} s, "
+          f"features={features.provenance}, chords={model_label}, "
+          f"{args.repeats} runs (median), cpus={os.cpu_count()}")
+    for stage in ("decode+features", "model", "arrangement", "write", "total"):
+        print(f"  {stage:<16} {statistics.median(run[stage] for run in runs):7.3f} s")
+    total = statistics.median(run["total"] for run in runs)
+    print(f"  target {TARGET_S:.1f} s: total/target = {total / TARGET_S:.2f} "
+          f"({'met' if total <= TARGET_S else 'NOT met'})")
+    aligned, official = arrangement_ratio(features, max(args.repeats, 5))
+    print(f"  arrangement cut-aligned {aligned * 1000:.1f} ms vs one-chord-per-second "
+          f"{official * 1000:.1f} ms: ratio {aligned / official:.2f}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

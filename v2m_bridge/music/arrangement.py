@@ -1,0 +1,208 @@
+"""Chords per second + video features → a two-part arrangement (:class:`Composition`).
+
+Needs no model and no video: the live mode and the tests call :func:`arrange` directly with
+arrays. The pad (block chords) plays on :data:`CHORDS_CHANNEL`, the arpeggio on
+:data:`ARP_CHANNEL`. Velocities follow the loudness through the official curve (49..112), with
+accents on cut-aligned chord changes and motion peaks.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from v2m_bridge.errors import FeatureError
+from v2m_bridge.music.arpeggio import arpeggiate
+from v2m_bridge.music.dynamics import (
+    HEURISTIC_LABEL,
+    Dynamics,
+    heuristic_dynamics,
+    velocity_from_loudness,
+)
+from v2m_bridge.music.events import ARP_CHANNEL, CHORDS_CHANNEL, NoteEvent
+from v2m_bridge.music.grid import GridOptions, HarmonicGrid, build_grid
+from v2m_bridge.music.voicing import DEFAULT_REGISTER, Voicing, get_register, voice_progression
+from v2m_bridge.vocab import C_MAJOR, Chord, Key
+
+# General MIDI programs (0-based) for the audio preview; a DAW replaces them with its own sounds.
+PAD_PROGRAM = 89  # "Pad 2 (warm)"
+ARP_PROGRAM = 0  # "Acoustic Grand Piano", as the official renderer
+
+
+@dataclass(frozen=True)
+class ArrangeOptions:
+    """How chords become notes. The CLI's defaults come from here."""
+
+    key: Key = C_MAJOR
+    tempo_bpm: float = 120.0
+    cut_align: bool = True
+    register: str = DEFAULT_REGISTER
+    beats_per_bar: int = 4
+    arp_octave_shift: int = 1  # the arpeggio sits this many octaves above the pad
+    pad_velocity_scale: float = 0.8  # the pad sits under the arpeggio
+    accent_boost: int = 16  # velocity added on cut-aligned changes and motion accents
+
+    def __post_init__(self) -> None:
+        get_register(self.register)  # raises RegisterError for an unknown name
+        self.grid_options()  # raises GridError for a bad tempo
+
+    def grid_options(self) -> GridOptions:
+        return GridOptions(tempo_bpm=self.tempo_bpm, beats_per_bar=self.beats_per_bar,
+                           cut_align=self.cut_align)
+
+
+@dataclass
+class Composition:
+    """An arranged piece in media seconds, ready for a MIDI file, audio or the live scheduler."""
+
+    events: list[NoteEvent]  # sorted by start time
+    chord_spans: list[tuple[float, float, str]]  # (start_s, end_s, chord name in the key)
+    duration: float
+    key: Key
+    tempo_bpm: float
+    notes: list[str] = field(default_factory=list)  # honesty messages for users
+    beats_per_bar: int = 4
+    grid: HarmonicGrid | None = None
+    dynamics: Dynamics | None = None
+    programs: dict[int, int] = field(
+        default_factory=lambda: {CHORDS_CHANNEL: PAD_PROGRAM, ARP_CHANNEL: ARP_PROGRAM})
+    provenance: dict[str, str] = field(default_factory=dict)
+    motion: np.ndarray | None = None  # (T,) for the plot
+    emotion: np.ndarray | None = None  # (T, 6) for the plot
+    source: str | None = None  # the video path, when composed from one
+    timings: dict[str, float] = field(default_factory=dict)  # seconds per pipeline stage
+    detected_cuts: tuple[float, ...] = ()  # cut times as detected, before snapping
+
+    @property
+    def cut_times(self) -> tuple[float, ...]:
+        return self.grid.cut_times if self.grid is not None else ()
+
+    def cut_alignment(self) -> list[float]:
+        """For each detected cut, seconds to the nearest chord span start (0 = on the cut)."""
+        starts = [start for start, _, _ in self.chord_spans[1:]]
+        return [min((abs(start - cut) for start in starts), default=math.inf)
+                for cut in self.detected_cuts]
+
+
+def remove_overlaps(events: Sequence[NoteEvent]) -> list[NoteEvent]:
+    """Sorted events where no note overlaps an earlier one of the same pitch and channel.
+
+    A re-struck pitch truncates the earlier note at the new start (what MIDI players do anyway,
+    but explicit, so every note-on has its own note-off). Notes cut to nothing are dropped.
+    """
+    result: list[NoteEvent] = []
+    sounding: dict[tuple[int, int], int] = {}  # (channel, pitch) -> index in result
+    for event in sorted(events):
+        slot = (event.channel, event.pitch)
+        earlier_index = sounding.get(slot)
+        if earlier_index is not None:
+            earlier = result[earlier_index]
+            if earlier.end > event.start:
+                if event.start - earlier.start > 1e-9:
+                    result[earlier_index] = NoteEvent(earlier.start, event.start, earlier.pitch,
+                                                      earlier.velocity, earlier.channel)
+                else:  # same start: keep the longer, louder one
+                    result[earlier_index] = NoteEvent(
+                        earlier.start, max(earlier.end, event.end), earlier.pitch,
+                        max(earlier.velocity, event.velocity), earlier.channel)
+                    continue
+        sounding[slot] = len(result)
+        result.append(event)
+    return sorted(result)
+
+
+def _check_inputs(chords: Sequence[Chord], motion: np.ndarray, scene_offset: np.ndarray,
+                  emotion: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    if not chords or not all(isinstance(chord, Chord) for chord in chords):
+        raise FeatureError("chords must be a non-empty list of Chord objects, one per second")
+    motion = np.asarray(motion, dtype=np.float64)
+    scene_offset = np.asarray(scene_offset, dtype=np.float64)
+    emotion = np.asarray(emotion, dtype=np.float64)
+    length = motion.shape[0] if motion.ndim == 1 else -1
+    if length < 1 or scene_offset.shape != (length,) or emotion.shape != (length, 6):
+        raise FeatureError("expected motion (T,), scene_offset (T,) and emotion (T, 6) with the "
+                           f"same T, got {motion.shape}, {scene_offset.shape}, {emotion.shape}")
+    for name, values in (("motion", motion), ("scene_offset", scene_offset),
+                         ("emotion", emotion)):
+        if not np.all(np.isfinite(values)):
+            raise FeatureError(f"{name} contains NaN or infinite values")
+    return motion, scene_offset, emotion
+
+
+def arrange(chords: Sequence[Chord], *, motion: np.ndarray, scene_offset: np.ndarray,
+            emotion: np.ndarray, cut_times: Sequence[float] = (), duration: float | None = None,
+            options: ArrangeOptions | None = None, dynamics: Dynamics | None = None,
+            notes: Sequence[str] = ()) -> Composition:
+    """Arrange model chords (C major / A minor frame, one per second) for the features.
+
+    Args:
+        chords: one chord per second in the normalised frame; transposed to ``options.key``.
+        motion, scene_offset, emotion: per-second features, (T,), (T,), (T, 6).
+        cut_times: detected cuts, seconds.
+        duration: media length; defaults to ``T`` seconds.
+        dynamics: note density and loudness; defaults to :func:`heuristic_dynamics`.
+        notes: honesty messages carried into the composition.
+    """
+    options = options or ArrangeOptions()
+    motion, scene_offset, emotion = _check_inputs(chords, motion, scene_offset, emotion)
+    duration = float(len(motion) if duration is None else duration)
+    if not (math.isfinite(duration) and duration > 0):
+        raise FeatureError(f"duration must be a positive number of seconds, got {duration!r}")
+    messages = list(notes)
+    if dynamics is None:
+        dynamics = heuristic_dynamics(motion, scene_offset, emotion)
+    if dynamics.source == "heuristic":
+        messages.append(f"dynamics: {HEURISTIC_LABEL}")
+
+    keyed = [options.key.from_normalised(chord) for chord in chords]
+    grid = build_grid(keyed, duration, cut_times, motion, options.grid_options())
+    voicings = dict(enumerate(voice_progression([span.chord for span in grid.spans],
+                                                options.register)))
+    accent_times = [span.start for span in grid.spans if span.at_cut] + list(grid.accents)
+
+    def velocity_at(time_s: float) -> int:
+        base = int(velocity_from_loudness(dynamics.at(time_s)[1]))
+        if any(abs(time_s - accent) < 1e-6 for accent in accent_times):
+            base += options.accent_boost
+        return int(np.clip(base, 1, 127))
+
+    def density_at(time_s: float) -> float:
+        return dynamics.at(time_s)[0]
+
+    pad = _pad_events(grid, voicings, velocity_at, options)
+    arp = arpeggiate(grid, voicings, density_at, velocity_at, options.arp_octave_shift)
+    flats = options.key.prefers_flats
+    return Composition(
+        events=remove_overlaps(pad + arp),
+        chord_spans=[(span.start, span.end, span.chord.name(flats)) for span in grid.spans],
+        duration=duration, key=options.key, tempo_bpm=float(options.tempo_bpm),
+        notes=messages, beats_per_bar=options.beats_per_bar, grid=grid, dynamics=dynamics,
+        motion=motion, emotion=emotion,
+        detected_cuts=tuple(float(cut) for cut in cut_times if 0 < cut < duration))
+
+
+def _pad_events(grid: HarmonicGrid, voicings: dict[int, Voicing],
+                velocity_at: Callable[[float], int], options: ArrangeOptions) -> list[NoteEvent]:
+    """Block chords: struck at each span start, again at bar lines and accents inside a span."""
+    bar = grid.seconds_per_beat * grid.beats_per_bar
+    events: list[NoteEvent] = []
+    for index, span in enumerate(grid.spans):
+        voicing = voicings[index]
+        if voicing.is_silent:
+            continue
+        strikes = {span.start}
+        strikes.update(k * bar for k in range(math.ceil(span.start / bar + 1e-9),
+                                                 math.ceil(span.end / bar - 1e-9)))
+        strikes.update(t for t in grid.accents if span.start < t < span.end)
+        times = sorted(round(t, 6) for t in strikes if span.start <= t < span.end)
+        for position, start in enumerate(times):
+            end = times[position + 1] if position + 1 < len(times) else span.end
+            if end - start < 1e-6:
+                continue
+            velocity = max(1, round(velocity_at(start) * options.pad_velocity_scale))
+            events.extend(NoteEvent(start, end, pitch, velocity, CHORDS_CHANNEL)
+                          for pitch in voicing.pitches)
+    return events

@@ -1,0 +1,143 @@
+"""See it: a timeline PNG of a composition against its video.
+
+Rows, all on one time axis: frame thumbnails, emotion probabilities, motion with the note
+density, chord names, and a piano roll of both parts. Cuts are red dashed lines through every
+row; motion accents are orange triangles. Uses matplotlib's object API with the Agg canvas, so
+no global pyplot state and no display are needed.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from pathlib import Path
+
+import numpy as np
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+
+from v2m_bridge.emotion import EMOTIONS
+from v2m_bridge.music.arrangement import Composition
+from v2m_bridge.music.events import ARP_CHANNEL, CHORDS_CHANNEL
+from v2m_bridge.music.output_paths import atomic_output, check_output_path
+
+logger = logging.getLogger(__name__)
+
+N_THUMBNAILS = 8
+THUMBNAIL_HEIGHT = 120
+EMOTION_COLOURS = ("#e4572e", "#6a4c93", "#f3a712", "#3a86ff", "#2a9d8f", "#9e9e9e")
+PART_COLOURS = {CHORDS_CHANNEL: "#3a6ea5", ARP_CHANNEL: "#e07a5f"}
+CUT_COLOUR = "#d62828"
+
+
+def read_thumbnails(video_path: str | os.PathLike, duration: float,
+                    count: int = N_THUMBNAILS) -> list[tuple[float, float, np.ndarray]]:
+    """``count`` evenly spaced RGB frames as (start_s, end_s, image); empty if unreadable."""
+    import cv2
+
+    capture = cv2.VideoCapture(str(video_path))
+    thumbnails = []
+    try:
+        if not capture.isOpened():
+            return []
+        width = duration / count
+        for index in range(count):
+            capture.set(cv2.CAP_PROP_POS_MSEC, (index + 0.5) * width * 1000.0)
+            ok, frame = capture.read()
+            if not ok:
+                continue
+            scale = THUMBNAIL_HEIGHT / frame.shape[0]
+            small = cv2.resize(frame, (max(1, int(frame.shape[1] * scale)), THUMBNAIL_HEIGHT))
+            thumbnails.append((index * width, (index + 1) * width,
+                               cv2.cvtColor(small, cv2.COLOR_BGR2RGB)))
+    finally:
+        capture.release()
+    return thumbnails
+
+
+def _mark_cuts(axes, composition: Composition) -> None:
+    for cut in composition.cut_times:
+        axes.axvline(cut, color=CUT_COLOUR, linestyle="--", linewidth=1.2, zorder=5)
+
+
+def draw_timeline(composition: Composition,
+                  video_path: str | os.PathLike | None = None) -> Figure:
+    """The timeline figure (not saved)."""
+    duration = composition.duration
+    figure = Figure(figsize=(16, 11), dpi=100, layout="constrained")
+    axes = figure.subplots(5, 1, sharex=True, height_ratios=[1.2, 1.2, 1.0, 0.5, 2.6])
+    thumbs_ax, emotion_ax, motion_ax, chord_ax, roll_ax = axes
+    title = Path(composition.source).name if composition.source else "composition"
+    figure.suptitle(f"{title} - {composition.key.name}, {composition.tempo_bpm:g} bpm, "
+                    f"{len(composition.cut_times)} cut(s)", fontsize=13)
+
+    thumbs_ax.set_yticks([])
+    thumbs_ax.set_ylabel("frames")
+    thumbnails = read_thumbnails(video_path, duration) if video_path else []
+    for start, end, image in thumbnails:
+        thumbs_ax.imshow(image, extent=(start, end, 0, 1), aspect="auto")
+    if not thumbnails:
+        thumbs_ax.text(duration / 2, 0.5, "no video frames", ha="center", va="center")
+    thumbs_ax.set_ylim(0, 1)
+
+    seconds = np.arange(len(composition.motion)) + 0.5 if composition.motion is not None \
+        else np.array([])
+    if composition.emotion is not None:
+        for column, name in enumerate(EMOTIONS):
+            emotion_ax.plot(seconds, composition.emotion[:, column], label=name,
+                            color=EMOTION_COLOURS[column], linewidth=1.6)
+        emotion_ax.legend(loc="lower left", bbox_to_anchor=(0.0, 1.0), ncols=6, fontsize=8,
+                          frameon=False, borderaxespad=0.0)
+    emotion_ax.set_ylim(0, 1.05)
+    emotion_ax.set_ylabel("emotion p")
+
+    if composition.motion is not None:
+        motion_ax.bar(seconds, composition.motion, width=0.9, color="#8d99ae", label="motion")
+    motion_ax.set_ylabel("motion (0-255)")
+    if composition.dynamics is not None:
+        density_ax = motion_ax.twinx()
+        density_seconds = np.arange(len(composition.dynamics)) + 0.5
+        density_ax.plot(density_seconds, composition.dynamics.note_density, color="#2b2d42",
+                        linewidth=1.6, label=f"note density ({composition.dynamics.source})")
+        density_ax.set_ylim(0, 42)
+        density_ax.set_ylabel("note density")
+        density_ax.legend(loc="upper right", fontsize=8, frameon=False)
+    for accent in composition.grid.accents if composition.grid else ():
+        motion_ax.plot([accent], [0], marker="^", color="#f77f00", markersize=10, clip_on=False)
+
+    chord_ax.set_yticks([])
+    chord_ax.set_ylabel("chords")
+    for index, (start, end, name) in enumerate(composition.chord_spans):
+        chord_ax.axvspan(start, end, color="#edf2f4" if index % 2 else "#d9e2ec")
+        chord_ax.text((start + end) / 2, 0.5, name, ha="center", va="center", fontsize=8,
+                      clip_on=True)
+
+    for channel, colour in PART_COLOURS.items():
+        notes = [event for event in composition.events if event.channel == channel]
+        for event in notes:
+            roll_ax.broken_barh([(event.start, event.end - event.start)],
+                                (event.pitch - 0.4, 0.8), facecolors=colour,
+                                alpha=0.35 + 0.65 * event.velocity / 127)
+        roll_ax.plot([], [], color=colour, linewidth=6,
+                     label="chords (pad)" if channel == CHORDS_CHANNEL else "arpeggio")
+    pitches = [event.pitch for event in composition.events] or [60]
+    roll_ax.set_ylim(min(pitches) - 2, max(pitches) + 2)
+    roll_ax.set_ylabel("MIDI pitch")
+    roll_ax.set_xlabel("time (s)")
+    roll_ax.legend(loc="upper right", fontsize=8)
+
+    for ax in axes:
+        _mark_cuts(ax, composition)
+        ax.set_xlim(0, duration)
+    return figure
+
+
+def write_plot(composition: Composition, path: str | os.PathLike,
+               video_path: str | os.PathLike | None = None,
+               inputs: tuple[str | os.PathLike, ...] = ()) -> Path:
+    """Draw the timeline and save it as a PNG, atomically."""
+    target = check_output_path(path, inputs, what="plot output")
+    figure = draw_timeline(composition, video_path)
+    with atomic_output(target) as temp_path:
+        FigureCanvasAgg(figure).print_png(str(temp_path))
+    return target
