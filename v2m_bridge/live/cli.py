@@ -1,0 +1,124 @@
+"""``v2m-bridge serve`` (the daemon), ``v2m-bridge ports`` and ``v2m-bridge doctor``."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import signal
+import threading
+import time
+
+from v2m_bridge.live.midi_out import BACKEND_CHOICES
+
+log = logging.getLogger("v2m_bridge.serve")
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    serve = subparsers.add_parser(
+        "serve", help="run the daemon: OSC control, MIDI out in sync with the DAW's transport",
+        description="Load the model once, listen for OSC (see the README's OSC table) and stream "
+        "chords and arpeggios to a MIDI port, following Reaper's OSC transport, MIDI Time Code "
+        "or /v2m/transport/* messages. Stop with Ctrl-C or SIGTERM.")
+    serve.add_argument("--host", default="127.0.0.1", help="address to listen on "
+                       "(default: %(default)s; only use another on a trusted network)")
+    serve.add_argument("--port", type=int, default=9000, help="OSC port (default: %(default)s)")
+    serve.add_argument("--reply-port", type=int, help="send replies to the sender's host at this "
+                       "port (default: the port the request came from)")
+    serve.add_argument("--midi-backend", default="auto", metavar="BACKEND",
+                       help=f"one of {', '.join(BACKEND_CHOICES)} (default: %(default)s: ALSA, "
+                       "then JACK on Linux; CoreMIDI on macOS; on Windows use port:NAME with a "
+                       "loopMIDI port)")
+    serve.add_argument("--mtc-in", metavar="PORT", help="chase MIDI Time Code from this input "
+                       "port ('virtual' creates v2m_bridge_in:mtc_in)")
+    serve.add_argument("--device", help="torch device: cpu, cuda or mps (default: best available)")
+    serve.add_argument("--checkpoint", help="AMT checkpoint (default: the shipped starter model)")
+    serve.add_argument("--clip-weights", help="CLIP ViT-L/14@336px weights (default: "
+                       "$V2M_CLIP_WEIGHTS or the usual caches, else the labelled fallback)")
+    serve.set_defaults(func=run_serve)
+
+    ports = subparsers.add_parser("ports", help="list MIDI ports per backend",
+                                  description="List the MIDI ports each backend can see.")
+    ports.set_defaults(func=run_ports)
+
+    doctor = subparsers.add_parser(
+        "doctor", help="check the set-up and say how to fix what is missing",
+        description="Check torch and its device, CLIP weights, the model, MIDI backends, ffmpeg "
+        "and FluidSynth.")
+    doctor.set_defaults(func=run_doctor)
+
+
+def _check_port_number(value: int | None, flag: str) -> None:
+    from v2m_bridge.errors import V2MError
+
+    if value is not None and not 0 <= value <= 65535:
+        raise V2MError(f"{flag} must be 0..65535, got {value}")
+
+
+def run_serve(args: argparse.Namespace) -> int:
+    from v2m_bridge.live.daemon import Daemon, DaemonConfig
+    from v2m_bridge.live.midi_out import open_sink
+    from v2m_bridge.live.session import ModelBackend
+    from v2m_bridge.music.compose import load_chord_model
+
+    _check_port_number(args.port, "--port")
+    _check_port_number(args.reply_port, "--reply-port")
+    started = time.perf_counter()
+    config = DaemonConfig(host=args.host, port=args.port, reply_port=args.reply_port,
+                          midi_backend=args.midi_backend, mtc_in=args.mtc_in)
+    sink = open_sink(config.midi_backend, config.client_name)  # fail fast, before the model
+    try:
+        chord_model = load_chord_model(args.checkpoint)
+        if args.device:
+            chord_model.amt.to(args.device)
+        log.info("chord model: %s%s", chord_model.label, f" ({chord_model.note})"
+                 if chord_model.note else "")
+        backend = ModelBackend(chord_model, clip_weights=args.clip_weights, device=args.device)
+        daemon = Daemon(config, backend, sink=sink)
+    except BaseException:
+        sink.close()
+        raise
+    stop = threading.Event()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda *_: stop.set())
+    daemon.start()
+    host, port = daemon.server.address
+    mtc = f", MTC in {daemon.mtc_input.name}" if daemon.mtc_input else ""
+    log.info("MIDI out: %s%s", daemon.sink.name, mtc)
+    print(f"v2m-bridge ready in {time.perf_counter() - started:.2f} s: OSC on {host}:{port}, "
+          f"MIDI out {daemon.sink.name}{mtc}", flush=True)
+    try:
+        while not stop.wait(0.5):
+            pass
+    finally:
+        log.info("shutting down: ending all notes")
+        daemon.close()
+    return 0
+
+
+def run_ports(args: argparse.Namespace) -> int:
+    from v2m_bridge.live.midi_out import list_ports
+
+    for api, ports in list_ports().items():
+        if isinstance(ports, str):
+            print(f"{api}: {ports}")
+            continue
+        print(f"{api}:")
+        print("  destinations (use with --midi-backend port:NAME): "
+              + (", ".join(ports["outputs"]) or "none"))
+        print("  sources (use with --mtc-in NAME): " + (", ".join(ports["inputs"]) or "none"))
+    return 0
+
+
+def run_doctor(args: argparse.Namespace) -> int:
+    from v2m_bridge.live.doctor import run_checks
+
+    problems = 0
+    for check in run_checks():
+        mark = "ok " if check.ok else "-- "
+        print(f"{mark}{check.name}: {check.detail}")
+        if not check.ok:
+            problems += 1
+            if check.fix:
+                print(f"     fix: {check.fix}")
+    print("all checks passed" if problems == 0 else f"{problems} check(s) need attention")
+    return 0 if problems == 0 else 1

@@ -1,0 +1,86 @@
+"""Putting the daemon together: MIDI out, clocks, scheduler, session, OSC server (and MTC in)."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from dataclasses import dataclass
+
+from v2m_bridge.live.midi_in import MidiInput
+from v2m_bridge.live.midi_out import MidiSink, RtMidiSink, auto_api_names, open_sink
+from v2m_bridge.live.osc_server import OscServer
+from v2m_bridge.live.scheduler import Scheduler
+from v2m_bridge.live.session import Session
+from v2m_bridge.live.transport import MtcClock, OwnClock, ReaperClock
+
+log = logging.getLogger(__name__)
+
+PORT_CHECK_INTERVAL_S = 1.0
+
+
+@dataclass(frozen=True)
+class DaemonConfig:
+    host: str = "127.0.0.1"
+    port: int = 9000
+    reply_port: int | None = None
+    midi_backend: str = "auto"
+    mtc_in: str | None = None  # "virtual" or the name of an existing MIDI source
+    client_name: str = "v2m_bridge"
+
+
+class Daemon:
+    """Owns the threads; ``close()`` ends every note, then stops OSC and closes the ports."""
+
+    def __init__(self, config: DaemonConfig, backend, sink: MidiSink | None = None) -> None:
+        self.config = config
+        self.sink = sink if sink is not None else open_sink(config.midi_backend,
+                                                            config.client_name)
+        self.own_clock, self.reaper_clock, self.mtc_clock = OwnClock(), ReaperClock(), MtcClock()
+        self.scheduler = Scheduler(self.sink, self.own_clock)
+        self.session = Session(backend, self.scheduler, own_clock=self.own_clock,
+                               reaper_clock=self.reaper_clock, mtc_clock=self.mtc_clock,
+                               reply_port=config.reply_port)
+        self.mtc_input: MidiInput | None = None
+        try:
+            self.server = OscServer(config.host, config.port, self.session.routes(),
+                                    reply_targets=self.session.reply_targets,
+                                    tick=self.session.tick)
+            if config.mtc_in:
+                self.mtc_input = self._open_mtc(config.mtc_in)
+        except BaseException:
+            self.sink.close()
+            raise
+        self.session.attach(self.server)
+        self._closed = threading.Event()
+
+    def _open_mtc(self, spec: str) -> MidiInput:
+        api = self.sink.api_name if isinstance(self.sink, RtMidiSink) else auto_api_names()[0]
+        target = None if spec == "virtual" else spec
+
+        def on_message(message: list[int]) -> None:
+            if message and message[0] in (0xF0, 0xF1):
+                self.session.follow_mtc()
+                self.mtc_clock.feed(message)
+
+        return MidiInput(api, target, on_message, self.config.client_name)
+
+    def start(self) -> None:
+        self.scheduler.start()
+        self.server.start()
+        threading.Thread(target=self._watch_port, name="v2m-port-watchdog", daemon=True).start()
+
+    def _watch_port(self) -> None:
+        while not self._closed.wait(PORT_CHECK_INTERVAL_S):
+            try:
+                self.session.check_port()
+            except Exception:  # the watchdog must outlive any backend hiccup
+                log.exception("MIDI port check failed")
+
+    def close(self) -> None:
+        if self._closed.is_set():
+            return
+        self._closed.set()
+        if self.mtc_input is not None:
+            self.mtc_input.close()
+        self.server.close()
+        self.scheduler.shutdown()  # ends every sounding note and closes the sink

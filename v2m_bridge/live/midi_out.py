@@ -1,0 +1,293 @@
+"""MIDI output backends: in-memory (tests), rtmidi virtual ports (ALSA, CoreMIDI, JACK) and an
+existing named port (``port:NAME``, e.g. a loopMIDI port on Windows).
+
+Every backend is a :class:`MidiSink`. RtMidi has no timestamps, so the scheduler sends each message
+at its time; sinks only deliver bytes. ``is_alive()`` is a cheap check the daemon's watchdog calls
+to notice a port that disappeared (a loopMIDI port removed, a JACK server that died).
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+import threading
+import time
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Sequence
+
+from v2m_bridge.errors import V2MError
+
+log = logging.getLogger(__name__)
+
+CLIENT_NAME = "v2m_bridge"
+OUTPUT_PORT_NAME = "midi_out"
+BACKEND_CHOICES = ("auto", "alsa", "coremidi", "jack", "winmm", "memory", "port:NAME")
+
+NOTE_OFF = 0x80
+NOTE_ON = 0x90
+CONTROL_CHANGE = 0xB0
+ALL_NOTES_OFF_CC = 123
+JACK_PROBE_INTERVAL_S = 5.0
+
+
+class MidiPortError(V2MError, OSError):
+    """A MIDI port that cannot be opened, or that disappeared while in use."""
+
+
+def note_on(channel: int, pitch: int, velocity: int) -> tuple[int, int, int]:
+    return (NOTE_ON | channel, pitch, velocity)
+
+
+def note_off(channel: int, pitch: int) -> tuple[int, int, int]:
+    return (NOTE_OFF | channel, pitch, 0)
+
+
+def all_notes_off(channel: int) -> tuple[int, int, int]:
+    return (CONTROL_CHANGE | channel, ALL_NOTES_OFF_CC, 0)
+
+
+class MidiSink(ABC):
+    """Somewhere to send MIDI bytes now."""
+
+    name: str
+
+    @abstractmethod
+    def send(self, message: Sequence[int]) -> None:
+        """Send one complete MIDI message immediately."""
+
+    @abstractmethod
+    def is_alive(self) -> bool:
+        """False once the port has gone away (checked by a watchdog, not per message)."""
+
+    def reopen(self) -> bool:
+        """Try to get a lost port back; True on success. Default: cannot."""
+        return False
+
+    @abstractmethod
+    def close(self) -> None:
+        """Release the port. Idempotent."""
+
+
+class MemorySink(MidiSink):
+    """Records ``(time, message)`` pairs against an injectable clock; for tests and benchmarks.
+
+    ``disconnect()`` simulates a lost port: messages sent while disconnected go nowhere (as with
+    a real port that vanished) and are counted in ``dropped``; ``reopen()`` succeeds again only
+    after ``make_available()``.
+    """
+
+    def __init__(self, clock: Callable[[], float] = time.monotonic, name: str = "memory") -> None:
+        self.name = name
+        self.clock = clock
+        self.messages: list[tuple[float, tuple[int, ...]]] = []
+        self.dropped = 0
+        self.closed = False
+        self._connected = True
+        self._available = True
+        self._lock = threading.Lock()
+
+    def send(self, message: Sequence[int]) -> None:
+        with self._lock:
+            if self.closed or not self._connected:
+                self.dropped += 1
+                return
+            self.messages.append((self.clock(), tuple(message)))
+
+    def is_alive(self) -> bool:
+        return self._connected and not self.closed
+
+    def disconnect(self) -> None:
+        self._connected = self._available = False
+
+    def make_available(self) -> None:
+        self._available = True
+
+    def reopen(self) -> bool:
+        self._connected = self._available and not self.closed
+        return self._connected
+
+    def close(self) -> None:
+        self.closed = True
+
+
+def _rtmidi():
+    import rtmidi  # imported lazily: `v2m-bridge --help` must not need libasound
+
+    return rtmidi
+
+
+_API_BY_NAME = {"alsa": "API_LINUX_ALSA", "jack": "API_UNIX_JACK", "coremidi": "API_MACOSX_CORE",
+                "winmm": "API_WINDOWS_MM"}
+
+
+def api_from_name(name: str) -> int:
+    """The rtmidi API constant for ``alsa``/``jack``/``coremidi``/``winmm``."""
+    rtmidi = _rtmidi()
+    if name not in _API_BY_NAME:
+        raise MidiPortError(f"unknown MIDI API {name!r}; expected one of {sorted(_API_BY_NAME)}")
+    api = getattr(rtmidi, _API_BY_NAME[name])
+    if api not in rtmidi.get_compiled_api():
+        compiled = [rtmidi.get_api_name(a) for a in rtmidi.get_compiled_api()]
+        raise MidiPortError(f"this python-rtmidi build has no {name} support (it has {compiled})")
+    return api
+
+
+def auto_api_names() -> list[str]:
+    """APIs ``auto`` tries, in order: rtmidi's default does not fall back from ALSA to JACK."""
+    if sys.platform == "darwin":
+        return ["coremidi", "jack"]
+    if sys.platform.startswith("win"):
+        return ["winmm"]
+    return ["alsa", "jack"]
+
+
+class RtMidiSink(MidiSink):
+    """An rtmidi output: a virtual port we create, or an existing port found by name.
+
+    ``target`` is a case-insensitive substring of an existing port's name; without it a virtual
+    port ``CLIENT_NAME:OUTPUT_PORT_NAME`` is created (not possible with Windows MultiMedia).
+    """
+
+    def __init__(self, api_name: str, target: str | None = None,
+                 client_name: str = CLIENT_NAME, port_name: str = OUTPUT_PORT_NAME) -> None:
+        rtmidi = _rtmidi()
+        self.api_name = api_name
+        self.target = target
+        self._client_name = client_name
+        self._port_name = port_name
+        self._api = api_from_name(api_name)
+        self._lock = threading.Lock()
+        self._next_server_probe = 0.0
+        self._server_alive = True
+        self._closed = False
+        try:
+            self._out = rtmidi.MidiOut(self._api, name=client_name)
+        except rtmidi.RtMidiError as err:
+            raise MidiPortError(f"cannot start the {api_name} MIDI client: {err}"
+                                + (" (is a JACK server running?)" if api_name == "jack" else "")
+                                ) from err
+        self._open()
+
+    def _open(self) -> None:
+        rtmidi = _rtmidi()
+        if self.target is None:
+            try:
+                self._out.open_virtual_port(self._port_name)
+            except (rtmidi.RtMidiError, NotImplementedError) as err:
+                raise MidiPortError(f"cannot create a virtual {self.api_name} MIDI port: {err}; "
+                                    "use --midi-backend port:NAME with an existing port "
+                                    "(e.g. a loopMIDI port on Windows)") from err
+            self.name = f"{self._client_name}:{self._port_name}"
+            return
+        ports = self._out.get_ports()
+        index = find_port(ports, self.target)
+        if index is None:
+            raise MidiPortError(f"no {self.api_name} MIDI output port matches {self.target!r}; "
+                                f"available: {ports or 'none'}")
+        self._out.open_port(index, self._port_name)
+        self.name = ports[index]
+
+    def send(self, message: Sequence[int]) -> None:
+        with self._lock:
+            if not self._closed:
+                self._out.send_message(list(message))
+
+    def is_alive(self) -> bool:
+        if self.target is not None:
+            return self.name in self._out.get_ports()
+        if self.api_name == "jack":
+            now = time.monotonic()
+            if now >= self._next_server_probe:  # a probe costs a JACK client (~40 ms)
+                self._next_server_probe = now + JACK_PROBE_INTERVAL_S
+                self._server_alive = jack_server_running()
+            return self._server_alive
+        return True  # an ALSA/CoreMIDI virtual port lives as long as this process
+
+    def reopen(self) -> bool:
+        if self.target is None:
+            return False
+        with self._lock:
+            self._out.close_port()
+            try:
+                self._open()
+            except MidiPortError:
+                return False
+        return True
+
+    def close(self) -> None:
+        with self._lock:
+            if self._closed:
+                return
+            self._closed = True
+            self._out.close_port()
+            self._out.delete()
+
+
+def find_port(ports: Sequence[str], wanted: str) -> int | None:
+    """Index of the first port whose name contains ``wanted`` (case-insensitive); exact wins."""
+    lowered = wanted.lower()
+    for i, port in enumerate(ports):
+        if port.lower() == lowered:
+            return i
+    for i, port in enumerate(ports):
+        if lowered in port.lower():
+            return i
+    return None
+
+
+def jack_server_running() -> bool:
+    """Whether a JACK server answers. Connecting a short-lived client is the only check rtmidi
+    offers: a client of a dead server keeps stale port lists and sends into the void."""
+    rtmidi = _rtmidi()
+    try:
+        probe = rtmidi.MidiIn(rtmidi.API_UNIX_JACK, name="v2m_bridge_alive")
+    except rtmidi.RtMidiError:
+        return False
+    probe.delete()
+    return True
+
+
+def open_sink(spec: str, client_name: str = CLIENT_NAME) -> MidiSink:
+    """Open the output named by ``--midi-backend``: see :data:`BACKEND_CHOICES`."""
+    spec = spec.strip()
+    if spec == "memory":
+        return MemorySink()
+    if spec.startswith("port:"):
+        target = spec[len("port:"):].strip()
+        if not target:
+            raise MidiPortError("--midi-backend port:NAME needs a port name after 'port:'")
+        return _first_that_opens(auto_api_names(), target, client_name)
+    if spec == "auto":
+        return _first_that_opens(auto_api_names(), None, client_name)
+    if spec in _API_BY_NAME:
+        return RtMidiSink(spec, None, client_name)
+    raise MidiPortError(f"unknown MIDI backend {spec!r}; "
+                        f"expected one of {', '.join(BACKEND_CHOICES)}")
+
+
+def _first_that_opens(api_names: list[str], target: str | None, client_name: str) -> MidiSink:
+    failures = []
+    for api_name in api_names:
+        try:
+            return RtMidiSink(api_name, target, client_name)
+        except MidiPortError as err:
+            log.debug("MIDI backend %s unavailable: %s", api_name, err)
+            failures.append(f"{api_name}: {err}")
+    raise MidiPortError("no MIDI backend could be opened (" + "; ".join(failures) + ")")
+
+
+def list_ports() -> dict[str, dict[str, list[str]] | str]:
+    """Input and output ports per compiled rtmidi API, or the reason an API is unavailable."""
+    rtmidi = _rtmidi()
+    result: dict[str, dict[str, list[str]] | str] = {}
+    for api in rtmidi.get_compiled_api():
+        name = rtmidi.get_api_name(api)
+        try:
+            out, inp = rtmidi.MidiOut(api, name="v2m_list"), rtmidi.MidiIn(api, name="v2m_list")
+        except rtmidi.RtMidiError as err:
+            result[name] = f"unavailable: {err}"
+            continue
+        result[name] = {"outputs": out.get_ports(), "inputs": inp.get_ports()}
+        out.delete()
+        inp.delete()
+    return result

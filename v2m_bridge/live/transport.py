@@ -1,0 +1,347 @@
+"""Transport clocks: where the DAW's playhead is, in project seconds, at any ``time.monotonic()``.
+
+Three sources share one model (:class:`TransportState`: an anchor position at an anchor
+monotonic time, a rate, and an ``epoch`` that changes on every discontinuity: start, stop, pause,
+seek, loop wrap):
+
+* :class:`OwnClock` is driven by ``/v2m/transport/play|stop|seek`` (Max, stand-alone use).
+* :class:`ReaperClock` follows Reaper's OSC feedback (``/play``, ``/stop``, ``/pause``, ``/time``,
+  ``/playrate/raw``, ``/repeat``, ``/loop/start/time``, ``/loop/end/time``), interpolating between
+  ``/time`` updates (15-30 per second) and treating large jumps as seeks.
+* :class:`MtcClock` chases MIDI Time Code (quarter frames and full-frame sysex).
+
+The scheduler maps media time to project time with the video's timeline offset; clocks know only
+project time.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
+
+STOPPED, PLAYING, PAUSED = "stopped", "playing", "paused"
+
+
+@dataclass(frozen=True)
+class TransportState:
+    mode: str
+    anchor_position: float
+    anchor_mono: float
+    rate: float
+    epoch: int
+    loop: tuple[float, float] | None = None
+    epoch_position: float = 0.0  # where the current epoch began (kept through slew updates)
+
+    @property
+    def playing(self) -> bool:
+        return self.mode == PLAYING
+
+    def position_at(self, mono: float) -> float:
+        if not self.playing:
+            return self.anchor_position
+        return self.anchor_position + (mono - self.anchor_mono) * self.rate
+
+    def mono_at(self, position: float) -> float:
+        """When (monotonic) the playhead reaches ``position``; only meaningful while playing."""
+        return self.anchor_mono + (position - self.anchor_position) / self.rate
+
+
+class TransportClock:
+    """Thread-safe transport state with change listeners (the scheduler wakes on each change)."""
+
+    def __init__(self, monotonic: Callable[[], float] = time.monotonic) -> None:
+        self.monotonic = monotonic
+        self._lock = threading.Lock()
+        self._state = TransportState(STOPPED, 0.0, monotonic(), 1.0, 0)
+        self._loop_enabled = False
+        self._loop_start = 0.0
+        self._loop_end = 0.0
+        self._listeners: list[Callable[[], None]] = []
+        self.tempo_bpm: float | None = None
+
+    def subscribe(self, listener: Callable[[], None]) -> None:
+        self._listeners.append(listener)
+
+    def snapshot(self, now: float | None = None) -> TransportState:
+        now = self.monotonic() if now is None else now
+        with self._lock:
+            self._before_snapshot(now)
+            self._wrap_loop(now)
+            return self._state
+
+    def _before_snapshot(self, now: float) -> None:
+        """Hook for clocks that change state with time alone (MTC timeout)."""
+
+    def _wrap_loop(self, now: float) -> None:
+        state = self._state
+        if not state.playing or state.loop is None:
+            return
+        start, end = state.loop
+        if not state.anchor_position < end <= state.position_at(now):
+            return
+        # Re-anchor exactly at the (last) wrap point, so no time is lost to the late check.
+        length = end - start
+        wraps = math.floor((state.position_at(now) - end) / length) + 1
+        wrap_mono = state.mono_at(end) + (wraps - 1) * length / state.rate
+        self._state = replace(state, anchor_position=start, anchor_mono=wrap_mono,
+                              epoch=state.epoch + 1, epoch_position=start)
+
+    def _update(self, *, mode: str | None = None, position: float | None = None,
+                now: float | None = None, rate: float | None = None,
+                discontinuity: bool) -> None:
+        """Re-anchor the state at ``now`` (current position unless given); call under the lock."""
+        now = self.monotonic() if now is None else now
+        old = self._state
+        new_mode = old.mode if mode is None else mode
+        new_position = old.position_at(now) if position is None else position
+        new_rate = old.rate if rate is None else rate
+        loop = None
+        if self._loop_enabled and new_mode == PLAYING and self._loop_end > self._loop_start:
+            loop = (self._loop_start, self._loop_end)
+        self._state = TransportState(
+            new_mode, new_position, now, new_rate, old.epoch + 1 if discontinuity else old.epoch,
+            loop, new_position if discontinuity else old.epoch_position)
+
+    def _notify(self) -> None:
+        for listener in self._listeners:
+            listener()
+
+    def _set_loop(self, enabled: bool | None = None, start: float | None = None,
+                  end: float | None = None) -> None:
+        with self._lock:
+            if enabled is not None:
+                self._loop_enabled = enabled
+            if start is not None:
+                self._loop_start = start
+            if end is not None:
+                self._loop_end = end
+            self._update(discontinuity=False)
+        self._notify()
+
+
+class OwnClock(TransportClock):
+    """The daemon's own transport, driven by ``/v2m/transport/*`` messages carrying project time."""
+
+    # ``now``: when the command arrived (the OSC packet's receive time), default: now.
+    def play(self, position: float, rate: float = 1.0, now: float | None = None) -> None:
+        with self._lock:
+            self._update(mode=PLAYING, position=position, rate=rate, now=now,
+                         discontinuity=True)
+        self._notify()
+
+    def stop(self, now: float | None = None) -> None:
+        with self._lock:
+            self._update(mode=STOPPED, now=now, discontinuity=True)
+        self._notify()
+
+    def pause(self, now: float | None = None) -> None:
+        with self._lock:
+            self._update(mode=PAUSED, now=now, discontinuity=True)
+        self._notify()
+
+    def seek(self, position: float, now: float | None = None) -> None:
+        with self._lock:
+            self._update(position=position, now=now, discontinuity=True)
+        self._notify()
+
+    def set_loop(self, start: float, end: float, enabled: bool = True) -> None:
+        self._set_loop(enabled, start, end)
+
+
+class ReaperClock(TransportClock):
+    """Follows Reaper's OSC control-surface feedback.
+
+    Between ``/time`` updates the position is extrapolated with the play rate. Each update is
+    compared with the prediction: small errors are slewed in (``slew_gain`` of the error per
+    update, so arrival jitter does not shake the clock), a jump backwards beyond ``jump_back_s`` or
+    forwards beyond ``jump_forward_s`` is a seek (or a loop wrap the clock did not foresee).
+    With loop ("repeat") on and a loop range known, the wrap is predicted at the loop end.
+    """
+
+    def __init__(self, monotonic: Callable[[], float] = time.monotonic, *,
+                 jump_back_s: float = 0.1, jump_forward_s: float = 0.2,
+                 slew_gain: float = 0.25) -> None:
+        super().__init__(monotonic)
+        self.jump_back_s = jump_back_s
+        self.jump_forward_s = jump_forward_s
+        self.slew_gain = slew_gain
+        self._flags = {"play": False, "pause": False}
+
+    # Reaper sends /play, /stop, /pause as 0/1 floats (or no argument for a trigger).
+    # ``now`` everywhere: when the message arrived (the OSC packet's receive time), default: now.
+    def on_play(self, value: float = 1.0, now: float | None = None) -> None:
+        self._flags["play"] = bool(value)
+        self._apply_flags(now)
+
+    def on_stop(self, value: float = 1.0, now: float | None = None) -> None:
+        if value:
+            self._flags["play"] = False
+            self._flags["pause"] = False
+        self._apply_flags(now)
+
+    def on_pause(self, value: float = 1.0, now: float | None = None) -> None:
+        self._flags["pause"] = bool(value)
+        self._apply_flags(now)
+
+    def _apply_flags(self, now: float | None) -> None:
+        mode = PAUSED if self._flags["pause"] else PLAYING if self._flags["play"] else STOPPED
+        with self._lock:
+            if mode == self._state.mode:
+                return
+            self._update(mode=mode, now=now, discontinuity=True)
+        self._notify()
+
+    def on_time(self, position: float, now: float | None = None) -> None:
+        now = self.monotonic() if now is None else now
+        with self._lock:
+            self._wrap_loop(now)
+            state = self._state
+            if not state.playing:
+                if position != state.anchor_position:
+                    self._update(position=position, now=now, discontinuity=True)
+                else:
+                    return
+            else:
+                error = position - state.position_at(now)
+                if error < -self.jump_back_s or error > self.jump_forward_s:
+                    self._update(position=position, now=now, discontinuity=True)
+                else:
+                    self._update(position=state.position_at(now) + self.slew_gain * error,
+                                 now=now, discontinuity=False)
+        self._notify()
+
+    def on_playrate(self, rate: float, now: float | None = None) -> None:
+        if not rate > 0:
+            raise ValueError(f"play rate must be positive, got {rate}")
+        with self._lock:
+            self._update(rate=rate, now=now, discontinuity=False)
+        self._notify()
+
+    def on_tempo(self, bpm: float, now: float | None = None) -> None:
+        self.tempo_bpm = bpm
+
+    def on_repeat(self, value: float = 1.0, now: float | None = None) -> None:
+        self._set_loop(enabled=bool(value))
+
+    def on_loop_start(self, position: float, now: float | None = None) -> None:
+        self._set_loop(start=position)
+
+    def on_loop_end(self, position: float, now: float | None = None) -> None:
+        self._set_loop(end=position)
+
+
+# --- MIDI Time Code ------------------------------------------------------------------------------
+
+MTC_FPS = {0: 24.0, 1: 25.0, 2: 30000 / 1001, 3: 30.0}  # rate code -> frames per second
+
+
+def timecode_to_seconds(hours: int, minutes: int, seconds: int, frames: int, rate_code: int
+                        ) -> float:
+    """SMPTE time to seconds; rate code 2 is 29.97 drop-frame."""
+    if rate_code == 2:
+        total_minutes = hours * 60 + minutes
+        frame_number = ((total_minutes * 60 + seconds) * 30 + frames
+                        - 2 * (total_minutes - total_minutes // 10))
+        return frame_number / MTC_FPS[2]
+    return (hours * 60 + minutes) * 60 + seconds + frames / MTC_FPS[rate_code]
+
+
+@dataclass(frozen=True)
+class MtcTime:
+    seconds: float
+    fps: float
+    full_frame: bool  # True for a locate (full-frame sysex), False for running quarter frames
+
+
+class MtcDecoder:
+    """Turns MTC bytes into times.
+
+    Quarter frames (``F1 0nnndddd``) carry one nibble each; piece 0 is sent at the start of the
+    frame it describes and the eight pieces span two frames, so when piece 7 arrives (in forward
+    order) the playhead is 7/4 frames past the decoded time. Full frames
+    (``F0 7F <dev> 01 01 hh mm ss ff F7``) are locates. Reverse play is ignored.
+    """
+
+    def __init__(self) -> None:
+        self._pieces: list[int | None] = [None] * 8
+        self._last_piece = -1
+
+    def feed(self, message: Sequence[int]) -> MtcTime | None:
+        if len(message) == 2 and message[0] == 0xF1:
+            return self._quarter_frame(message[1])
+        if (len(message) == 10 and message[0] == 0xF0 and message[1] == 0x7F
+                and tuple(message[3:5]) == (0x01, 0x01) and message[9] == 0xF7):
+            hh, mm, ss, ff = message[5:9]
+            rate_code = (hh >> 5) & 0x03
+            self._pieces = [None] * 8
+            self._last_piece = -1
+            return MtcTime(timecode_to_seconds(hh & 0x1F, mm, ss, ff, rate_code),
+                           MTC_FPS[rate_code], True)
+        return None
+
+    def _quarter_frame(self, data: int) -> MtcTime | None:
+        piece, value = (data >> 4) & 0x07, data & 0x0F
+        if piece != self._last_piece + 1:
+            self._pieces = [None] * 8  # out of order (reverse play or a dropped byte)
+            if piece != 0:
+                self._last_piece = -1
+                return None
+        self._pieces[piece] = value
+        self._last_piece = piece
+        if piece != 7:
+            return None
+        p = self._pieces
+        self._last_piece = -1
+        frames = p[0] | (p[1] << 4)
+        seconds = p[2] | (p[3] << 4)
+        minutes = p[4] | (p[5] << 4)
+        hours = p[6] | ((p[7] & 0x01) << 4)
+        rate_code = (p[7] >> 1) & 0x03
+        fps = MTC_FPS[rate_code]
+        base = timecode_to_seconds(hours, minutes, seconds, frames, rate_code)
+        return MtcTime(base + 1.75 / fps, fps, False)
+
+
+class MtcClock(TransportClock):
+    """Chases MTC: quarter frames mean playing, a full frame is a locate, and silence for longer
+    than ``timeout_s`` means the master stopped."""
+
+    def __init__(self, monotonic: Callable[[], float] = time.monotonic, *,
+                 timeout_s: float = 0.12, jump_s: float = 0.1) -> None:
+        super().__init__(monotonic)
+        self.timeout_s = timeout_s
+        self.jump_s = jump_s
+        self.decoder = MtcDecoder()
+        self._last_quarter_mono: float | None = None
+        self.fps: float | None = None
+
+    def feed(self, message: Sequence[int], now: float | None = None) -> None:
+        now = self.monotonic() if now is None else now
+        if len(message) == 2 and message[0] == 0xF1:
+            self._last_quarter_mono = now
+        decoded = self.decoder.feed(message)
+        if decoded is None:
+            return
+        self.fps = decoded.fps
+        with self._lock:
+            state = self._state
+            if decoded.full_frame:
+                self._update(mode=STOPPED, position=decoded.seconds, now=now, discontinuity=True)
+            elif not state.playing:
+                self._update(mode=PLAYING, position=decoded.seconds, now=now, rate=1.0,
+                             discontinuity=True)
+            else:
+                error = decoded.seconds - state.position_at(now)
+                jumped = abs(error) > self.jump_s
+                self._update(position=decoded.seconds if jumped else
+                             state.position_at(now) + 0.5 * error, now=now, discontinuity=jumped)
+        self._notify()
+
+    def _before_snapshot(self, now: float) -> None:
+        last = self._last_quarter_mono
+        if self._state.playing and last is not None and now - last > self.timeout_s:
+            self._update(mode=STOPPED, position=self._state.position_at(last), now=now,
+                         discontinuity=True)
