@@ -1,0 +1,63 @@
+-- @description v2m - Score selected video item
+-- @about
+--   Sends the selected video item (file, position, take offset) to the running v2m-bridge
+--   daemon, which analyses it, composes chords and an arpeggio and plays them in sync with
+--   REAPER; then renders them to a MIDI file in <project media folder>/v2m/. Without a daemon it
+--   runs `v2m-bridge render VIDEO -o OUT.mid` instead. Offers to insert the MIDI at the end.
+--   REAPER waits while the video is analysed (up to the "timeout" setting).
+
+local script_dir = debug.getinfo(1, "S").source:match("^@?(.*[/\\])") or ""
+local v2m = dofile(script_dir .. "v2m_common.lua")
+
+local function explain(what, code, output)
+  if v2m.not_runnable(code) then return v2m.fail(v2m.cannot_run_message(code, output)) end
+  if code == 2 then
+    return v2m.fail(what .. ": no answer from the daemon in time (timeout setting: " ..
+      v2m.timeout_s() .. " s).\n\n" .. output)
+  end
+  return v2m.fail(what .. " (exit code " .. tostring(code) .. "):\n\n" .. output)
+end
+
+local function score_with_daemon(info, midi_path)
+  local code, output = v2m.send("/v2m/video/open",
+    { v2m.s(info.path), v2m.f(info.timeline_offset) }, v2m.timeout_s())
+  if code ~= 0 then return explain("The daemon could not score the video", code, output) end
+  code, output = v2m.send("/v2m/render", { v2m.s(midi_path) }, v2m.SHORT_WAIT_S)
+  if code ~= 0 then return explain("The daemon could not write the MIDI file", code, output) end
+  return true
+end
+
+local function score_offline(info, midi_path)
+  local code, output = v2m.run({ v2m.executable(), "render", info.path, "-o", midi_path },
+    v2m.timeout_s())
+  if code ~= 0 then return explain("v2m-bridge render failed", code, output) end
+  return true
+end
+
+local function main()
+  local item = reaper.GetSelectedMediaItem(0, 0)
+  if item == nil then return v2m.fail("Select the video item to score first.") end
+  local info, problem = v2m.video_item_info(item)
+  if info == nil then return v2m.fail(problem) end
+  local midi_path = v2m.output_path(info)
+
+  local code, output = v2m.send("/v2m/status", {}, v2m.PROBE_WAIT_S)
+  local ok, how
+  if code == 0 then
+    ok, how = score_with_daemon(info, midi_path), "by the running daemon, which now plays it " ..
+      "in sync with REAPER's transport"
+  elseif code == 2 then  -- nothing listens: compose offline
+    ok, how = score_offline(info, midi_path), "offline (no daemon answered)"
+  else
+    return explain("Could not reach the daemon", code, output)
+  end
+  if not ok then return false end
+
+  v2m.remember_score(info, midi_path)
+  local answer = reaper.MessageBox("Scored " .. how .. ":\n" .. midi_path ..
+    "\n\nInsert it on the tracks \"V2M Chords\" and \"V2M Arp\" now?", "v2m", 4)
+  if answer == 6 then return v2m.insert_generated_midi(info, midi_path) end
+  return true
+end
+
+main()

@@ -1,0 +1,358 @@
+"""The Reaper scripts under Debian's ``lua5.4``, against a stub ``reaper`` table that records calls.
+
+End-to-end cases let the stub's ``ExecProcess`` run the command line with ``/bin/sh``: a stand-in
+``v2m-bridge`` (whose own path has spaces and a quote) logs its exact argv and hands ``send`` to
+the real ``python -m v2m_bridge.send_cli``, which talks to a python-osc fake daemon.
+"""
+
+from __future__ import annotations
+
+import json
+import shlex
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from fake_osc_daemon import FakeDaemon, closed_port
+
+LUA = shutil.which("lua5.4")
+pytestmark = pytest.mark.skipif(LUA is None, reason="lua5.4 is not installed (Debian: apt-get "
+                                "install lua5.4; CI installs it)")
+
+REPO = Path(__file__).resolve().parents[1]
+SCRIPTS = REPO / "reaper_scripts"
+RUNNER = Path(__file__).resolve().parent / "lua" / "run_script.lua"
+SCORE = SCRIPTS / "v2m - Score selected video item.lua"
+INSERT = SCRIPTS / "v2m - Insert generated MIDI at the video item.lua"
+TOGGLE = SCRIPTS / "v2m - Toggle live follow.lua"
+SETTINGS = SCRIPTS / "v2m - Settings.lua"
+
+TRICKY_NAME = "My \"Film\" it's $HOME `id` $(id) ; & | > cut.mp4"
+RECORD_END = "\x1e"
+FIELD_END = "\x1f"
+
+
+def lua_literal(value: object) -> str:
+    """Python data as Lua source (strings as decimal byte escapes, so anything survives)."""
+    if value is None:
+        return "nil"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float)):
+        return repr(value)
+    if isinstance(value, str):
+        return '"' + "".join(f"\\{byte:03d}" for byte in value.encode()) + '"'
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"[{lua_literal(k)}] = {lua_literal(v)}"
+                               for k, v in value.items()) + "}"
+    if isinstance(value, (list, tuple)):
+        return "{" + ", ".join(lua_literal(v) for v in value) + "}"
+    raise TypeError(value)
+
+
+def run_lua(script: Path, scenario: dict, tmp_path: Path) -> dict:
+    scenario_file = tmp_path / "scenario.lua"
+    scenario_file.write_text("return " + lua_literal(scenario))
+    out = tmp_path / "result.json"
+    subprocess.run([LUA, str(RUNNER), str(scenario_file), str(script), str(out)], check=True,
+                   timeout=60)
+    result = json.loads(out.read_text())
+    assert "error" not in result, result["error"]
+    return result
+
+
+def calls(result: dict, name: str) -> list[list]:
+    return [call["args"] for call in result["calls"] if call["fn"] == name]
+
+
+def message_texts(result: dict) -> list[str]:
+    return [args[0] for args in calls(result, "MessageBox")]
+
+
+@pytest.fixture
+def fake_bridge(tmp_path):
+    """A stand-in v2m-bridge executable; returns (path, function reading the argv it got)."""
+    folder = tmp_path / "it's a bin dir"
+    folder.mkdir()
+    log = tmp_path / "argv.log"
+    executable = folder / "v2m bridge"
+    python, log_q = shlex.quote(sys.executable), shlex.quote(str(log))
+    executable.write_text(f"""#!/bin/sh
+printf '%s{FIELD_END}' "$@" >> {log_q}
+printf '{RECORD_END}' >> {log_q}
+if [ "$1" = send ]; then shift; exec {python} -m v2m_bridge.send_cli "$@"; fi
+if [ "$1" = render ]; then printf 'MThd' > "$4"; echo "wrote $4"; exit 0; fi
+echo "unexpected command $1"; exit 64
+""")
+    executable.chmod(0o755)
+
+    def argv_log() -> list[list[str]]:
+        if not log.exists():
+            return []
+        records = log.read_text().split(RECORD_END)[:-1]
+        return [record.split(FIELD_END)[:-1] for record in records]
+
+    return executable, argv_log
+
+
+def video_item(path: str, **fields) -> dict:
+    return {"guid": "{VIDEO-1}", "track": 1, "position": 12.0, "length": 20.0, "offset": 4.5,
+            "path": path, "selected": True, **fields}
+
+
+def score_scenario(tmp_path: Path, executable: Path, port: int, video: Path, **extra) -> dict:
+    return {"exec": "shell", "project_path": str(tmp_path / "my project"),
+            "ext_state": {"v2m/executable": str(executable), "v2m/port": str(port),
+                          "v2m/timeout_s": "20"},
+            "tracks": [{"name": "Video"}], "items": [video_item(str(video))],
+            "message_answers": [7], **extra}
+
+
+def send_argv(port: int, wait: str, *message: str) -> list[str]:
+    return ["send", "--host", "127.0.0.1", "--port", str(port), "--wait", wait, "--", *message]
+
+
+# --- quoting ----------------------------------------------------------------------------------
+
+QUOTING_CASES = ["plain", "with space", "it's", 'say "hi"', "$HOME `id` $(id) ; rm -rf / & | >",
+                 "back\\slash\\", 'ends with backslash quote\\"', "tab\there", "", "ünïcödé ✓",
+                 "new\nline", "%PATH% ^&", "trailing\\\\", "C:\\Program Files\\v2m\\v2m.exe"]
+
+
+def quoted_by_lua(tmp_path: Path, os_name: str) -> str:
+    probe = tmp_path / "probe.lua"
+    probe.write_text(f"""
+local v2m = dofile({lua_literal(str(SCRIPTS / "v2m_common.lua"))})
+reaper.SetExtState("out", "line", v2m.command_line({lua_literal(QUOTING_CASES)}))
+""")
+    result = run_lua(probe, {"os": os_name}, tmp_path)
+    return result["ext"]["out/line"]
+
+
+def test_posix_quoting_survives_the_shell_unchanged(tmp_path):
+    line = quoted_by_lua(tmp_path, "macOS-arm64")
+    assert shlex.split(line) == QUOTING_CASES
+    shell = subprocess.run(["/bin/sh", "-c", "printf '%s\\000' " + line], capture_output=True,
+                           check=True)
+    assert shell.stdout.decode().split("\0")[:-1] == QUOTING_CASES
+
+
+def test_windows_quoting_matches_the_c_runtime_rules(tmp_path):
+    assert quoted_by_lua(tmp_path, "Win64") == subprocess.list2cmdline(QUOTING_CASES)
+
+
+# --- score ------------------------------------------------------------------------------------
+
+def test_score_with_the_daemon_sends_path_offset_and_renders(tmp_path, fake_bridge):
+    executable, argv_log = fake_bridge
+    video = tmp_path / TRICKY_NAME
+    replies = {"/v2m/status": [("/v2m/status", ("stopped", 0.0, 0.0, "idle"))],
+               "/v2m/video/open": lambda args: [("/v2m/progress", ("queued", 0.0)),
+                                                ("/v2m/ready", (args[0], 30.0))],
+               "/v2m/render": lambda args: [("/v2m/render/done", args)]}
+    with FakeDaemon(replies) as daemon:
+        result = run_lua(SCORE, score_scenario(tmp_path, executable, daemon.port, video),
+                         tmp_path)
+        received = daemon.received
+    midi = str(tmp_path / "my project" / "v2m" / (TRICKY_NAME[:-4] + "-v2m-1.mid"))
+    assert argv_log() == [send_argv(daemon.port, "3", "/v2m/status"),
+                          send_argv(daemon.port, "20", "/v2m/video/open", f"s:{video}", "f:7.5"),
+                          send_argv(daemon.port, "30", "/v2m/render", f"s:{midi}")]
+    assert received == [("/v2m/status", ()), ("/v2m/video/open", (str(video), 7.5)),
+                        ("/v2m/render", (midi,))]
+    assert [type(v) for v in received[1][1]] == [str, float]
+    assert (tmp_path / "my project" / "v2m").is_dir()
+    assert result["proj_ext"] == {"v2m/mid:{VIDEO-1}": midi, "v2m/last_item": "{VIDEO-1}"}
+    [question] = message_texts(result)
+    assert "by the running daemon" in question and midi in question
+    assert calls(result, "InsertMedia") == []  # the user answered No
+
+
+def test_score_without_a_daemon_renders_offline_and_inserts(tmp_path, fake_bridge):
+    executable, argv_log = fake_bridge
+    video = tmp_path / TRICKY_NAME
+    port = closed_port()
+    scenario = score_scenario(tmp_path, executable, port, video, message_answers=[6],
+                              midi_notes=[{"chan": 0, "pitch": 60}, {"chan": 1, "pitch": 72}])
+    result = run_lua(SCORE, scenario, tmp_path)
+    midi = tmp_path / "my project" / "v2m" / (TRICKY_NAME[:-4] + "-v2m-1.mid")
+    assert argv_log() == [send_argv(port, "3", "/v2m/status"),
+                          ["render", str(video), "-o", str(midi)]]
+    assert midi.read_bytes() == b"MThd"
+    assert "offline (no daemon answered)" in message_texts(result)[0]
+    assert calls(result, "InsertMedia") == [[str(midi), 0], [str(midi), 0]]
+    names = [track["name"] for track in result["tracks"]]
+    assert names == ["Video", "V2M Chords", "V2M Arp"]
+
+
+def test_a_second_score_gets_a_new_file_name(tmp_path, fake_bridge):
+    executable, argv_log = fake_bridge
+    folder = tmp_path / "my project" / "v2m"
+    folder.mkdir(parents=True)
+    (folder / "clip-v2m-1.mid").write_bytes(b"MThd")
+    run_lua(SCORE, score_scenario(tmp_path, executable, closed_port(), tmp_path / "clip.mov"),
+            tmp_path)
+    assert argv_log()[-1][-1] == str(folder / "clip-v2m-2.mid")
+
+
+def test_score_reports_the_daemons_error_and_stops(tmp_path, fake_bridge):
+    executable, argv_log = fake_bridge
+    replies = {"/v2m/status": [("/v2m/status", ("stopped", 0.0, 0.0, "idle"))],
+               "/v2m/video/open": [("/v2m/error", ("/v2m/video/open", "not a video: x.txt"))]}
+    with FakeDaemon(replies) as daemon:
+        result = run_lua(SCORE, score_scenario(tmp_path, executable, daemon.port,
+                                               tmp_path / "x.txt"), tmp_path)
+        assert [address for address, _ in daemon.received] == ["/v2m/status", "/v2m/video/open"]
+    sent = [argv[argv.index("--") + 1] for argv in argv_log()]
+    assert sent == ["/v2m/status", "/v2m/video/open"]  # and no render after the error
+    [message] = message_texts(result)
+    assert "could not score the video (exit code 1)" in message
+    assert "not a video: x.txt" in message
+    assert not result["proj_ext"]  # an empty Lua table dumps as []
+
+
+def test_score_explains_a_missing_v2m_bridge(tmp_path):
+    scenario = {"exec": "shell", "items": [video_item("/films/a.mov")],
+                "ext_state": {"v2m/executable": str(tmp_path / "nowhere" / "v2m-bridge")}}
+    result = run_lua(SCORE, scenario, tmp_path)
+    [message] = message_texts(result)
+    assert "Could not run v2m-bridge" in message and "v2m - Settings" in message
+
+
+@pytest.mark.parametrize(("items", "expected"), [
+    ([], "Select the video item to score first."),
+    ([video_item("", source_type="MIDI")], "is not a video file"),
+    ([video_item("/films/a.mov", rate=1.5)], "plays at rate 1.5"),
+])
+def test_score_refuses_what_is_not_a_video_item(tmp_path, items, expected):
+    result = run_lua(SCORE, {"items": items}, tmp_path)
+    assert calls(result, "ExecProcess") == []
+    [message] = message_texts(result)
+    assert expected in message
+
+
+def test_section_sources_are_followed_to_the_file(tmp_path):
+    scenario = {"items": [video_item("/films/a b.mov", section=True)], "os": "Win64",
+                "project_path": "C:\\Proj\\Media",
+                "ext_state": {"v2m/executable": "C:\\Program Files\\v2m\\v2m-bridge.exe"},
+                "exec_responses": ["2\nno answer", "0\nwrote it"], "message_answers": [7]}
+    result = run_lua(SCORE, scenario, tmp_path)
+    [_, render] = calls(result, "ExecProcess")
+    assert render[0] == subprocess.list2cmdline(
+        ["C:\\Program Files\\v2m\\v2m-bridge.exe", "render", "/films/a b.mov", "-o",
+         "C:\\Proj\\Media\\v2m\\a b-v2m-1.mid"])
+    assert render[1] == 900_000  # the default 900 s timeout, in ms
+
+
+# --- insert -----------------------------------------------------------------------------------
+
+def insert_scenario(midi: Path, **extra) -> dict:
+    return {"tracks": [{"name": "Video", "selected": True}, {"name": "V2M Arp"}],
+            "items": [video_item("/films/a.mov")], "cursor": 3.0,
+            "proj_ext_state": {"v2m/mid:{VIDEO-1}": str(midi), "v2m/last_item": "{VIDEO-1}"},
+            "midi_notes": [{"chan": 0, "pitch": 60}, {"chan": 1, "pitch": 72},
+                           {"chan": 0, "pitch": 64}, {"chan": 1, "pitch": 76}],
+            "midi_ccs": [{"chan": 0}, {"chan": 1}], **extra}
+
+
+def test_insert_puts_each_part_on_its_track_aligned_to_the_video(tmp_path):
+    midi = tmp_path / "cue v2m.mid"
+    midi.write_bytes(b"MThd")
+    result = run_lua(INSERT, insert_scenario(midi), tmp_path)
+    assert calls(result, "InsertMedia") == [[str(midi), 0], [str(midi), 0]]
+    tracks = {track["name"]: track for track in result["tracks"]}
+    assert [track["name"] for track in result["tracks"]] == ["Video", "V2M Arp", "V2M Chords"]
+    for name, channel, pitches in (("V2M Chords", 0, [60, 64]), ("V2M Arp", 1, [72, 76])):
+        [item] = tracks[name]["items"]
+        assert (item["position"], item["length"], item["offset"]) == (12.0, 20.0, 4.5)
+        assert item["take_name"] == name and item["path"] == str(midi)
+        assert item["notes"] == [[channel, pitch] for pitch in pitches]
+        assert item["ccs"] == [channel]
+    # the edit cursor and the track selection are as they were
+    assert result["cursor"] == 3.0
+    assert [t["name"] for t in result["tracks"] if t["selected"]] == ["Video"]
+    assert len(calls(result, "Undo_EndBlock")) == 1
+    assert message_texts(result) == []
+
+
+def test_insert_uses_the_last_scored_item_when_nothing_is_selected(tmp_path):
+    midi = tmp_path / "cue.mid"
+    midi.write_bytes(b"MThd")
+    scenario = insert_scenario(midi)
+    scenario["items"][0]["selected"] = False
+    result = run_lua(INSERT, scenario, tmp_path)
+    assert len(calls(result, "InsertMedia")) == 2
+
+
+@pytest.mark.parametrize(("change", "expected"), [
+    ({"proj_ext_state": {}}, "has not been scored yet"),
+    ({"items": []}, "Select the video item first"),
+])
+def test_insert_refuses_without_a_scored_video(tmp_path, change, expected):
+    midi = tmp_path / "cue.mid"
+    midi.write_bytes(b"MThd")
+    result = run_lua(INSERT, {**insert_scenario(midi), **change}, tmp_path)
+    assert calls(result, "InsertMedia") == []
+    assert expected in message_texts(result)[0]
+
+
+def test_insert_reports_a_deleted_midi_file(tmp_path):
+    result = run_lua(INSERT, insert_scenario(tmp_path / "gone.mid"), tmp_path)
+    assert calls(result, "InsertMedia") == []
+    assert "The generated MIDI file is missing" in message_texts(result)[0]
+
+
+# --- toggle live follow -----------------------------------------------------------------------
+
+def toggle_scenario(executable: Path, port: int, ext: dict | None = None) -> dict:
+    return {"exec": "shell", "command_id": 55123,
+            "ext_state": {"v2m/executable": str(executable), "v2m/port": str(port),
+                          **(ext or {})}}
+
+
+def test_toggle_turns_follow_off_then_on(tmp_path, fake_bridge):
+    executable, _ = fake_bridge
+    replies = {"/v2m/transport/follow": [("/v2m/ok", ("/v2m/transport/follow",))]}
+    with FakeDaemon(replies) as daemon:
+        first = run_lua(TOGGLE, toggle_scenario(executable, daemon.port), tmp_path)
+        second = run_lua(TOGGLE, toggle_scenario(executable, daemon.port, first["ext"]),
+                         tmp_path)
+        received = daemon.received
+    assert received == [("/v2m/transport/follow", (0,)), ("/v2m/transport/follow", (1,))]
+    assert [type(args[0]) for _, args in received] == [int, int]
+    assert first["toggles"] == [[0, 55123, 0]] and first["ext"]["v2m/follow"] == "0"
+    assert second["toggles"] == [[0, 55123, 1]] and second["ext"]["v2m/follow"] == "1"
+    assert message_texts(first) == message_texts(second) == []
+
+
+def test_toggle_keeps_its_state_when_the_daemon_refuses(tmp_path, fake_bridge):
+    executable, _ = fake_bridge
+    replies = {"/v2m/transport/follow": [
+        ("/v2m/error", ("/v2m/transport/follow", "unknown address /v2m/transport/follow"))]}
+    with FakeDaemon(replies) as daemon:
+        result = run_lua(TOGGLE, toggle_scenario(executable, daemon.port), tmp_path)
+    assert result["toggles"] == [] and "v2m/follow" not in result["ext"]
+    assert "unknown address /v2m/transport/follow" in message_texts(result)[0]
+
+
+def test_toggle_without_a_daemon_says_so(tmp_path, fake_bridge):
+    executable, _ = fake_bridge
+    result = run_lua(TOGGLE, toggle_scenario(executable, closed_port()), tmp_path)
+    assert result["toggles"] == []
+    assert "No v2m-bridge daemon answered" in message_texts(result)[0]
+
+
+# --- settings ---------------------------------------------------------------------------------
+
+def test_settings_are_checked_and_stored(tmp_path):
+    result = run_lua(SETTINGS, {"user_inputs": {"text": "\nstudio.local\n9100\n120"}}, tmp_path)
+    assert {k: v for k, v in result["ext"].items()} == {
+        "v2m/executable": "", "v2m/host": "studio.local", "v2m/port": "9100",
+        "v2m/timeout_s": "120"}
+    bad = run_lua(SETTINGS, {"user_inputs": {"text": "\nhost\n70000\n120"}}, tmp_path)
+    assert not bad["ext"] and "whole number from 1 to 65535" in message_texts(bad)[0]
+    missing = run_lua(SETTINGS, {"user_inputs": {"text": "/no/such/v2m-bridge\nh\n9000\n5"}},
+                      tmp_path)
+    assert not missing["ext"] and "There is no file at" in message_texts(missing)[0]
