@@ -20,6 +20,9 @@ COMMAND_MODULES: tuple[str, ...] = (
     "v2m_bridge.model.cli",
     "v2m_bridge.video.cli",
     "v2m_bridge.music.cli",
+    "v2m_bridge.live.cli",
+    "v2m_bridge.send_cli",
+    "v2m_bridge.training.cli",
 )
 
 

@@ -238,7 +238,7 @@ def generate_chords(amt: AMT, inputs: ConditioningInputs,
     amt.eval()
     config = amt.config
     window = min(config.max_sequence_chord, config.max_sequence_video)
-    overlap = min(options.window_overlap, window - 1)
+    overlap = min(options.window_overlap, window // 2)  # each window adds >= half new chords
     key = torch.tensor([options.key.mode_value], device=amt.device)
     chords = options.normalised_primer()[:n_chords]
     fill = _fill_window_cached if use_cache else _fill_window_uncached

@@ -20,7 +20,9 @@ def models_dirs() -> list[Path]:
     dirs = []
     if os.environ.get(MODELS_ENV):
         dirs.append(Path(os.environ[MODELS_ENV]))
-    dirs.append(Path(__file__).resolve().parents[2] / "models")  # a source checkout
+    package = Path(__file__).resolve().parents[1]
+    dirs.append(package / "models_data")  # package data: editable installs and wheels alike
+    dirs.append(package.parent / "models")  # a source checkout
     return dirs
 
 
@@ -37,7 +39,9 @@ def starter_amt_path() -> Path:
 
 def load_default_amt(device: str | torch.device | None = None) -> AMT:
     """Load the shipped starter AMT (see ``models/README.md`` for what it is and is not)."""
-    return load_amt(starter_amt_path(), device=device)
+    model = load_amt(starter_amt_path(), device=device)
+    model.metadata = {**model.metadata, "starter": True}
+    return model
 
 
 def amt_from_option(checkpoint: str | None, device: str | torch.device | None = None) -> AMT:
