@@ -9,6 +9,8 @@ import pytest
 import torch
 from training_helpers import write_tiny_layout
 
+from v2m_bridge.device import pick_device
+from v2m_bridge.errors import V2MError
 from v2m_bridge.model import AMTConfig, RegressionConfig, load_amt, load_regression
 from v2m_bridge.training.dataset import DatasetError
 from v2m_bridge.training.train import (
@@ -16,7 +18,6 @@ from v2m_bridge.training.train import (
     TrainingError,
     cut_weights,
     inverse_sqrt_schedule,
-    pick_device,
     train_amt,
     train_regression,
 )
@@ -71,10 +72,10 @@ def test_resume_without_state_and_bad_settings(tmp_path: Path) -> None:
 def test_device_choice() -> None:
     assert pick_device("cpu").type == "cpu"
     assert pick_device("auto").type in {"cpu", "cuda", "mps"}
-    with pytest.raises(TrainingError, match="unknown device"):
+    with pytest.raises(V2MError, match="unknown device"):
         pick_device("toaster")
     if not torch.cuda.is_available():
-        with pytest.raises(TrainingError, match="no CUDA"):
+        with pytest.raises(V2MError, match="no CUDA"):
             pick_device("cuda")
 
 

@@ -19,7 +19,7 @@ def _torch() -> Check:
     try:
         import torch
 
-        from v2m_bridge.video.clip_features import pick_device
+        from v2m_bridge.device import pick_device
     except ImportError as err:
         return Check("torch", False, f"cannot import: {err}", "pip install torch torchvision")
     device = pick_device()

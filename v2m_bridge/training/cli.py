@@ -169,11 +169,11 @@ def _train_regression(args: argparse.Namespace) -> int:
 
 
 def _evaluate(args: argparse.Namespace) -> int:
+    from v2m_bridge.device import pick_device
     from v2m_bridge.model import load_amt
     from v2m_bridge.model.loading import load_default_amt
     from v2m_bridge.training.dataset import read_split_ids
     from v2m_bridge.training.evaluate import evaluate_amt
-    from v2m_bridge.training.train import pick_device
 
     _positive("songs", args.songs)
     _positive("seconds", args.seconds)

@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from v2m_bridge.device import pick_device
 from v2m_bridge.errors import V2MError
 from v2m_bridge.training.dataset import (
     SEMANTIC_DIM,
@@ -78,26 +79,6 @@ class TrainResult:
     best_checkpoint: Path
     last_checkpoint: Path
     history: list[EpochRecord] = field(default_factory=list)
-
-
-def pick_device(name: str = "auto") -> torch.device:
-    """``auto`` picks CUDA, then Apple MPS, then CPU; otherwise the named device, checked."""
-    if name == "auto":
-        if torch.cuda.is_available():
-            return torch.device("cuda")
-        if getattr(torch.backends, "mps", None) and torch.backends.mps.is_available():
-            return torch.device("mps")
-        return torch.device("cpu")
-    try:
-        device = torch.device(name)
-    except RuntimeError:
-        raise TrainingError(f"unknown device {name!r}; use auto, cpu, cuda, cuda:N or "
-                            "mps") from None
-    if device.type == "cuda" and not torch.cuda.is_available():
-        raise TrainingError("device cuda asked for, but torch sees no CUDA GPU")
-    if device.type == "mps" and not torch.backends.mps.is_available():
-        raise TrainingError("device mps asked for, but this torch has no Apple MPS support")
-    return device
 
 
 def inverse_sqrt_schedule(warmup_steps: int):

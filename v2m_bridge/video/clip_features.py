@@ -96,20 +96,6 @@ def _find_in_hf_cache() -> Path | None:
     return None
 
 
-def pick_device(requested: str | None = None) -> torch.device:
-    """``requested`` if given, else cuda, then mps, then cpu."""
-    import torch
-
-    if requested:
-        return torch.device(requested)
-    if torch.cuda.is_available():
-        return torch.device("cuda")
-    mps = getattr(torch.backends, "mps", None)
-    if mps is not None and mps.is_available():
-        return torch.device("mps")
-    return torch.device("cpu")
-
-
 def load_clip_model(weights: ClipWeights,
                     architecture: Callable[[], torch.nn.Module] | None = None) -> torch.nn.Module:
     """Build the model (default ViT-L-14-336 with QuickGELU, as OpenAI trained it) and load the
@@ -262,4 +248,6 @@ def build_clip_encoder(weights: ClipWeights, device: str | None = None) -> ClipE
     import open_clip
 
     model = load_clip_model(weights)
+    from v2m_bridge.device import pick_device
+
     return ClipEncoder(model, open_clip.get_tokenizer(CLIP_MODEL_NAME), pick_device(device))
