@@ -11,21 +11,16 @@ import threading
 from collections.abc import Callable, Sequence
 
 from pythonosc.dispatcher import Dispatcher
-from pythonosc.osc_message_builder import OscMessageBuilder
 from pythonosc.osc_server import ThreadingOSCUDPServer
+
+from v2m_bridge.osc_wire import osc_message
 
 Message = tuple[str, tuple]
 Script = Sequence[Message] | Callable[[tuple], Sequence[Message]]
 
 
 def encode(address: str, *args: object) -> bytes:
-    builder = OscMessageBuilder(address=address)
-    for arg in args:
-        if isinstance(arg, float):
-            builder.add_arg(arg, OscMessageBuilder.ARG_TYPE_FLOAT)
-        else:
-            builder.add_arg(arg)
-    return builder.build().dgram
+    return osc_message(address, *args).dgram
 
 
 class FakeDaemon:

@@ -13,22 +13,13 @@ from pathlib import Path
 
 import pytest
 from pythonosc.osc_bundle_builder import IMMEDIATELY, OscBundleBuilder
-from pythonosc.osc_message_builder import OscMessageBuilder
 from pythonosc.osc_packet import OscPacket
+
+from v2m_bridge.osc_wire import osc_message
 
 SHARED = Path(__file__).resolve().parents[2] / "shared"
 VIDEOS = SHARED / "data" / "videos"
 TINY_AMT = SHARED / "fixtures" / "official_amt" / "amt_tiny_public.pt"
-
-
-def build_message(address: str, *args: object) -> OscMessageBuilder:
-    builder = OscMessageBuilder(address=address)
-    for arg in args:
-        if isinstance(arg, float):
-            builder.add_arg(arg, OscMessageBuilder.ARG_TYPE_FLOAT)
-        else:
-            builder.add_arg(arg)
-    return builder
 
 
 class OscClient:
@@ -41,12 +32,12 @@ class OscClient:
         self.port = self.socket.getsockname()[1]
 
     def send(self, address: str, *args: object) -> None:
-        self.socket.sendto(build_message(address, *args).build().dgram, self.target)
+        self.socket.sendto(osc_message(address, *args).dgram, self.target)
 
     def send_bundle(self, *messages: tuple) -> None:
         bundle = OscBundleBuilder(IMMEDIATELY)
         for address, *args in messages:
-            bundle.add_content(build_message(address, *args).build())
+            bundle.add_content(osc_message(address, *args))
         self.socket.sendto(bundle.build().dgram, self.target)
 
     def send_raw(self, data: bytes) -> None:

@@ -21,10 +21,10 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from pythonosc.osc_message_builder import OscMessageBuilder
 from pythonosc.osc_packet import OscPacket
 
 from v2m_bridge.errors import V2MError
+from v2m_bridge.osc_wire import osc_message
 
 log = logging.getLogger(__name__)
 
@@ -115,17 +115,10 @@ def check_address(address: str) -> str:
 
 def encode_message(address: str, args: Sequence[OscValue]) -> bytes:
     """The OSC datagram, with each value's type kept exactly (an int stays ``i``)."""
-    builder = OscMessageBuilder(address=check_address(address))
     for value in args:
         if isinstance(value, bool) or not isinstance(value, (int, float, str)):
             raise SendError(f"cannot send {value!r}: int, float or str expected")
-        if isinstance(value, int):
-            builder.add_arg(value, OscMessageBuilder.ARG_TYPE_INT)
-        elif isinstance(value, float):
-            builder.add_arg(value, OscMessageBuilder.ARG_TYPE_FLOAT)
-        else:
-            builder.add_arg(value, OscMessageBuilder.ARG_TYPE_STRING)
-    return builder.build().dgram
+    return osc_message(check_address(address), *args).dgram
 
 
 def expected_reply(address: str) -> str | None:

@@ -20,10 +20,10 @@ import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
-from pythonosc.osc_message_builder import OscMessageBuilder
 from pythonosc.osc_packet import OscPacket
 
 from v2m_bridge.errors import V2MError
+from v2m_bridge.osc_wire import osc_message
 
 log = logging.getLogger(__name__)
 
@@ -234,13 +234,7 @@ class OscServer:
         self.send_to(self.reply_targets(sender), address, *args)
 
     def send_to(self, targets: Iterable[Address], address: str, *args: object) -> None:
-        builder = OscMessageBuilder(address=address)
-        for arg in args:
-            if isinstance(arg, float):
-                builder.add_arg(arg, OscMessageBuilder.ARG_TYPE_FLOAT)
-            else:
-                builder.add_arg(arg)
-        payload = builder.build().dgram
+        payload = osc_message(address, *args).dgram
         for target in dict.fromkeys(targets):
             try:
                 self._socket.sendto(payload, target)
