@@ -153,8 +153,20 @@ class Scheduler:
     # --- the thread ----------------------------------------------------------------------------
 
     def _wake(self) -> None:
+        """Clock callback: a stop, seek or loop jump ends sounding notes before it returns, so
+        whoever moved the transport (and acknowledged it) never races the scheduler thread."""
         with self._cond:
+            self._follow_epoch(self._clock.snapshot())
             self._cond.notify_all()
+
+    def _follow_epoch(self, state: TransportState) -> None:
+        """On a new transport epoch (play, stop, seek, wrap): end notes, re-seek the cursor."""
+        if state.epoch != self._epoch:
+            self._epoch = state.epoch
+            self._end_all_notes()
+            # from where the epoch began, so a note exactly at the play/seek position is not
+            # missed (even if slew updates have moved the anchor since)
+            self._cursor = bisect.bisect_left(self._times, state.epoch_position)
 
     def _run(self) -> None:
         with self._cond:
@@ -172,12 +184,7 @@ class Scheduler:
     def _step(self) -> float:
         """Send what is due; return how long to wait before the next look (0: look again now)."""
         state = self._clock.snapshot()
-        if state.epoch != self._epoch:
-            self._epoch = state.epoch
-            self._end_all_notes()
-            # from where the epoch began, so a note exactly at the play/seek position is not
-            # missed (even if slew updates have moved the anchor since)
-            self._cursor = bisect.bisect_left(self._times, state.epoch_position)
+        self._follow_epoch(state)
         if not state.playing or not self._port_ok or not self._times:
             return self.max_sleep_s
         now = self.monotonic()
