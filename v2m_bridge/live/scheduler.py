@@ -156,8 +156,17 @@ class Scheduler:
         """Clock callback: a stop, seek or loop jump ends sounding notes before it returns, so
         whoever moved the transport (and acknowledged it) never races the scheduler thread."""
         with self._cond:
-            self._follow_epoch(self._clock.snapshot())
+            try:
+                self._follow_epoch(self._clock.snapshot())
+            except Exception:  # never let a scheduler bug reach the transport's caller
+                self._recover()
             self._cond.notify_all()
+
+    def _recover(self) -> None:
+        """After an unexpected error (lock held): end every note and re-seek from the playhead."""
+        log.exception("scheduler step failed; ending all notes")
+        self._end_all_notes(force=True)
+        self._cursor = None
 
     def _follow_epoch(self, state: TransportState) -> None:
         """On a new transport epoch (play, stop, seek, wrap): end notes, re-seek the cursor."""
@@ -174,9 +183,7 @@ class Scheduler:
                 try:
                     timeout = self._step()
                 except Exception:  # a bug must not leave notes on or stop the music for good
-                    log.exception("scheduler step failed; ending all notes")
-                    self._end_all_notes(force=True)
-                    self._cursor = None
+                    self._recover()
                     timeout = self.max_sleep_s
                 if timeout > 0:
                     self._cond.wait(timeout)
