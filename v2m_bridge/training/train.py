@@ -81,6 +81,13 @@ class TrainResult:
     history: list[EpochRecord] = field(default_factory=list)
 
 
+def _epoch_batches(train_songs, config: TrainConfig, epoch: int) -> list:
+    """This epoch's shuffled windows in batches; the seed and epoch fix the order (resume)."""
+    rng = np.random.default_rng([config.seed, epoch])
+    batches = _batches(training_windows(train_songs, config.window, rng), config.batch_size)
+    return batches[:config.max_steps_per_epoch] if config.max_steps_per_epoch else batches
+
+
 def inverse_sqrt_schedule(warmup_steps: int):
     """Linear warm-up, then decay with 1/sqrt(step), as a LambdaLR factor of the peak rate."""
     warmup = max(1, warmup_steps)
@@ -232,10 +239,7 @@ def train_amt(data_dir: Path, out_dir: Path, amt_config=None, config: TrainConfi
     }
     for epoch in range(start_epoch, config.epochs):
         began = time.monotonic()
-        rng = np.random.default_rng([config.seed, epoch])
-        batches = _batches(training_windows(train_songs, config.window, rng), config.batch_size)
-        if config.max_steps_per_epoch:
-            batches = batches[:config.max_steps_per_epoch]
+        batches = _epoch_batches(train_songs, config, epoch)
         model.train()
         running, seen = 0.0, 0
         bar = _progress(batches, len(batches), f"epoch {epoch + 1}/{config.epochs}",
@@ -368,10 +372,7 @@ def train_regression(data_dir: Path, out_dir: Path, regression_config=None,
     scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda step: 1.0)
     for epoch in range(start_epoch, config.epochs):
         began = time.monotonic()
-        rng = np.random.default_rng([config.seed, epoch])
-        batches = _batches(training_windows(train_songs, config.window, rng), config.batch_size)
-        if config.max_steps_per_epoch:
-            batches = batches[:config.max_steps_per_epoch]
+        batches = _epoch_batches(train_songs, config, epoch)
         model.train()
         running, seen = 0.0, 0
         for group in _progress(batches, len(batches), f"epoch {epoch + 1}/{config.epochs}",
