@@ -9,6 +9,7 @@ future-dated bundle can never block the loop.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import math
 import platform
@@ -27,7 +28,9 @@ from v2m_bridge.osc_wire import osc_message
 
 log = logging.getLogger(__name__)
 
-MAX_PACKET_BYTES = 8192  # a path plus a few numbers fits easily; anything bigger is refused
+MAX_PACKET_BYTES = 8192  # a path, or a live frame with a 768-d vector, fits; bigger is refused
+RECEIVE_BUFFER_BYTES = 4 << 20  # room for a burst of frames while a model step runs
+ERRORS_PER_SECOND = 5  # per sender and address; a flood of bad frames gets a few answers
 V2M_PREFIX = "/v2m/"
 PACKET_ADDRESS = "(packet)"  # the address in error replies about a packet that did not parse
 
@@ -69,8 +72,13 @@ def _matches(kind: str, value: object) -> bool:
 
 def _describe(signatures: Sequence[str]) -> str:
     names = {"s": "string", "f": "float", "i": "int"}
-    forms = [" ".join(names[k] for k in sig) or "no arguments" for sig in signatures]
-    return " or ".join(f"({form})" for form in forms)
+
+    def form(signature: str) -> str:
+        if len(signature) > 3 and len(set(signature)) == 1:
+            return f"{len(signature)} {names[signature[0]]}s"
+        return " ".join(names[k] for k in signature) or "no arguments"
+
+    return " or ".join(f"({form(signature)})" for signature in signatures)
 
 
 def check_arguments(route: Route, address: str, args: tuple) -> None:
@@ -151,6 +159,9 @@ class OscServer:
             raise V2MError(f"cannot listen for OSC on {host}:{port}: {err}; is another "
                            "v2m-bridge (or Reaper) using that port? Pick one with --port") from err
         self._socket.settimeout(tick_s)
+        with contextlib.suppress(OSError):  # best effort: the kernel caps it (rmem_max)
+            self._socket.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, RECEIVE_BUFFER_BYTES)
+        self._error_windows: dict[tuple[Address, str], list[float]] = {}
         self._kernel_timestamps = _enable_kernel_timestamps(self._socket)
         self.address: Address = self._socket.getsockname()
         self._closing = threading.Event()
@@ -226,6 +237,22 @@ class OscServer:
     # --- sending -------------------------------------------------------------------------------
 
     def send_error(self, sender: Address, address: str, message: str) -> None:
+        """Answer a bad request, at most :data:`ERRORS_PER_SECOND` times per second for one
+        sender and address; the next answer after a pause says how many were left out."""
+        now = time.monotonic()
+        key = (sender, address)
+        window = self._error_windows.get(key)  # [start, answered, left out]
+        if window is None or now - window[0] >= 1.0:
+            left_out = int(window[2]) if window is not None else 0
+            if len(self._error_windows) > 1000:
+                self._error_windows.clear()
+            window = self._error_windows[key] = [now, 0, 0]
+            if left_out:
+                message += f" ({left_out} more errors like it were not answered)"
+        if window[1] >= ERRORS_PER_SECOND:
+            window[2] += 1
+            return
+        window[1] += 1
         log.info("error for %s from %s:%s: %s", address, sender[0], sender[1], message)
         self.reply(sender, "/v2m/error", address, message)
 

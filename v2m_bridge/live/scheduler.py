@@ -19,13 +19,15 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from v2m_bridge.live.midi_out import MidiSink, all_notes_off, note_off, note_on
 from v2m_bridge.live.transport import TransportClock, TransportState
 from v2m_bridge.music.events import NoteEvent
 
 log = logging.getLogger(__name__)
+
+PRUNE_AFTER_S = 5.0  # live updates forget notes that ended this long before the playhead
 
 
 @dataclass(frozen=True)
@@ -48,6 +50,30 @@ def _timeline(events: Iterable[NoteEvent], offset: float) -> tuple[list[float], 
     return [item[0] for item in items], [item[2] for item in items]
 
 
+def merge_from(old: list[NoteEvent], new: Iterable[NoteEvent], start: float) -> list[NoteEvent]:
+    """``old`` before ``start``, ``new`` from ``start`` on, joined without needless re-strikes.
+
+    A note of ``old`` sounding across ``start`` goes on if ``new`` has the same note (channel,
+    pitch and start); it takes the new end. Otherwise it ends at ``start``. Notes of ``new`` that
+    began before ``start`` are not struck late: what was already played is not played again.
+    """
+    def same(event: NoteEvent) -> tuple[int, int, float]:
+        return event.channel, event.pitch, round(event.start, 6)
+
+    new = list(new)
+    crossing_new = {same(e): e for e in new if e.start < start < e.end}
+    merged: list[NoteEvent] = []
+    for event in old:
+        if event.start >= start:
+            continue
+        if event.end > start:
+            match = crossing_new.pop(same(event), None)
+            event = replace(event, end=match.end if match is not None else start)
+        merged.append(event)
+    merged += [e for e in new if e.start >= start]
+    return sorted(merged)
+
+
 class Scheduler:
     """Plays a list of :class:`NoteEvent` (media seconds) against a :class:`TransportClock`.
 
@@ -63,8 +89,11 @@ class Scheduler:
         self.max_sleep_s = max_sleep_s
         self.monotonic = monotonic
         self._cond = threading.Condition()
+        self._events: list[NoteEvent] = []  # media seconds, kept for live updates
+        self._offset = 0.0
         self._times: list[float] = []
         self._messages: list[_Message] = []
+        self._processed_until = -math.inf  # project time up to which messages were handled
         self._channels: set[int] = set()
         self._cursor: int | None = None
         self._epoch: int | None = None
@@ -94,13 +123,35 @@ class Scheduler:
 
     def set_events(self, events: Iterable[NoteEvent], timeline_offset: float = 0.0) -> None:
         """Replace what plays (a new video or a regenerated range); sounding notes end first."""
+        events = sorted(events)
         times, messages = _timeline(events, timeline_offset)
         with self._cond:
             self._end_all_notes()
+            self._events, self._offset = events, timeline_offset
             self._times, self._messages = times, messages
             self._channels = {m.channel for m in messages}
             self._cursor = None
             self._cond.notify_all()
+
+    def replace_from(self, events: Iterable[NoteEvent], start: float) -> float:
+        """Live updates: keep what is planned before ``start`` (media seconds), play ``events``
+        from there on, without interrupting notes that both plans hold (see :func:`merge_from`).
+
+        ``start`` moves later if the playhead has passed it (what was sent stays sent). Returns
+        the start used.
+        """
+        with self._cond:
+            handled = self._processed_until - self._offset
+            start = max(start, math.nextafter(handled, math.inf))
+            merged = merge_from(self._events, events, start)
+            # notes that ended long before the playhead can go (a live session grows forever)
+            self._events = [e for e in merged if e.end >= handled - PRUNE_AFTER_S]
+            self._times, self._messages = _timeline(self._events, self._offset)
+            self._channels |= {e.channel for e in self._events}
+            if self._cursor is not None:
+                self._cursor = bisect.bisect_right(self._times, self._processed_until)
+            self._cond.notify_all()
+        return start
 
     def set_clock(self, clock: TransportClock) -> None:
         """Follow another transport source; sounding notes end first."""
@@ -119,6 +170,7 @@ class Scheduler:
         with self._cond:
             self._end_all_notes(force=True)
             self._cursor = None  # notes already started stay silent; later notes play
+            self._processed_until = -math.inf
             self._cond.notify_all()
 
     def sounding_notes(self) -> list[tuple[int, int]]:
@@ -175,7 +227,12 @@ class Scheduler:
             self._end_all_notes()
             # from where the epoch began, so a note exactly at the play/seek position is not
             # missed (even if slew updates have moved the anchor since)
-            self._cursor = bisect.bisect_left(self._times, state.epoch_position)
+            self._seek_cursor(state.epoch_position)
+
+    def _seek_cursor(self, position: float) -> None:
+        """Next message: the first at or after ``position`` (lock held)."""
+        self._cursor = bisect.bisect_left(self._times, position)
+        self._processed_until = math.nextafter(position, -math.inf)
 
     def _run(self) -> None:
         with self._cond:
@@ -196,7 +253,7 @@ class Scheduler:
             return self.max_sleep_s
         now = self.monotonic()
         if self._cursor is None:  # after new events or a panic: from the playhead on
-            self._cursor = bisect.bisect_left(self._times, state.position_at(now))
+            self._seek_cursor(state.position_at(now))
         if self._cursor >= len(self._times):
             return self.max_sleep_s
         due_time = self._times[self._cursor]
@@ -215,6 +272,7 @@ class Scheduler:
         if state.loop is not None and state.anchor_position < state.loop[1] <= position:
             limit = math.nextafter(state.loop[1], -math.inf)
         assert self._cursor is not None
+        self._processed_until = max(self._processed_until, limit)
         while self._cursor < len(self._times) and self._times[self._cursor] <= limit:
             message = self._messages[self._cursor]
             self._cursor += 1

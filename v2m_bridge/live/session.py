@@ -17,10 +17,12 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+import numpy as np
+
 from v2m_bridge.errors import V2MError
 from v2m_bridge.live.osc_server import Address, OscRequestError, OscServer, Request, Route
 from v2m_bridge.live.scheduler import Scheduler
-from v2m_bridge.live.transport import MtcClock, OwnClock, ReaperClock
+from v2m_bridge.live.transport import LiveClock, MtcClock, OwnClock, ReaperClock
 from v2m_bridge.music.events import NoteEvent
 
 log = logging.getLogger(__name__)
@@ -42,6 +44,7 @@ class ModelBackend:
         self.chord_model = chord_model
         self.clip_weights = clip_weights
         self.device = device
+        self._clip = None  # the CLIP encoder, loaded by the first /v2m/live/image
 
     def analyse(self, path: str, progress: ProgressCallback):
         from v2m_bridge.video import analyze_video
@@ -53,6 +56,29 @@ class ModelBackend:
         from v2m_bridge.music.compose import compose_features
 
         return compose_features(features, options, progress, self.chord_model)
+
+    def encode_image(self, path: str) -> tuple[np.ndarray, np.ndarray]:
+        """CLIP semantic (768,) and emotion (6,) of one image (live mode); loads CLIP once."""
+        import cv2
+
+        from v2m_bridge.video.clip_features import (
+            ClipWeights,
+            build_clip_encoder,
+            find_clip_weights,
+        )
+
+        if self._clip is None:
+            found = find_clip_weights(self.clip_weights)
+            if found is None:
+                raise V2MError("no CLIP ViT-L/14@336px weights found: start serve with "
+                               "--clip-weights PATH or set V2M_CLIP_WEIGHTS (live frames work "
+                               "without them)")
+            self._clip = build_clip_encoder(ClipWeights(found), self.device)
+        frame = cv2.imread(path, cv2.IMREAD_COLOR)
+        if frame is None:
+            raise V2MError(f"cannot read an image at {path!r} (PNG, JPEG, TIFF... expected)")
+        semantic, emotion = self._clip.encode(self._clip.preprocess(frame).unsqueeze(0))
+        return semantic[0], emotion[0]
 
 
 def splice_events(old: list[NoteEvent], new: list[NoteEvent], start: float, end: float
@@ -84,8 +110,8 @@ class Session:
 
     def __init__(self, backend, scheduler: Scheduler, *, own_clock: OwnClock,
                  reaper_clock: ReaperClock, mtc_clock: MtcClock | None = None,
-                 reply_port: int | None = None, monotonic: Callable[[], float] = time.monotonic
-                 ) -> None:
+                 live_clock: LiveClock | None = None, reply_port: int | None = None,
+                 monotonic: Callable[[], float] = time.monotonic) -> None:
         self.backend = backend
         self.scheduler = scheduler
         self.own_clock = own_clock
@@ -106,6 +132,9 @@ class Session:
         self._worker: threading.Thread | None = None
         self._lock = threading.Lock()
         self._next_status = 0.0
+        from v2m_bridge.live.live_mode import LiveMode  # here: it loads torch
+
+        self.live = LiveMode(self, live_clock or LiveClock(monotonic))
 
     # --- wiring --------------------------------------------------------------------------------
 
@@ -117,7 +146,7 @@ class Session:
         first = (sender[0], self.reply_port) if self.reply_port else sender
         return [first, *self.clients.values()]
 
-    def _reply(self, request: Request, address: str, *args: object) -> None:
+    def reply(self, request: Request, address: str, *args: object) -> None:
         assert self.server is not None
         self.server.reply(request.sender, address, *args)
 
@@ -140,6 +169,7 @@ class Session:
             "/v2m/transport/seek": Route(("f",), self.on_transport_seek, "seek to pos"),
             "/v2m/transport/follow": Route(("i",), self.on_transport_follow,
                                            "1: follow Reaper's transport (default), 0: ignore it"),
+            **self.live.routes(),
             # Reaper's control-surface feedback (see reaper_scripts/v2m.ReaperOSC)
             "/play": Route(("", "f"), on(ReaperClock.on_play)),
             "/stop": Route(("", "f"), on(ReaperClock.on_stop)),
@@ -158,28 +188,37 @@ class Session:
         clock = self.scheduler.clock
         state = clock.snapshot()
         tempo = clock.tempo_bpm or (self.composition.tempo_bpm if self.composition else 0.0)
-        phase = self.busy or ("ready" if self.composition is not None else "idle")
+        phase = self.busy or ("live" if self.live.active else
+                              "ready" if self.composition is not None else "idle")
         return state.mode, float(state.position_at(self.monotonic())), float(tempo), phase
 
     def check_port(self) -> None:
         """Watchdog step (its own thread: a JACK liveness probe takes tens of ms)."""
         change = self.scheduler.check_port()
         if change == "lost":
-            self._broadcast("/v2m/error", "(midi)", "the MIDI output port went away; all notes "
+            self.broadcast("/v2m/error", "(midi)", "the MIDI output port went away; all notes "
                             "were ended and output waits for the port to come back")
         elif change == "restored":
-            self._broadcast("/v2m/status", *self.status_args())
+            self.broadcast("/v2m/status", *self.status_args())
 
     def tick(self) -> None:
+        self.live.tick()
         now = self.monotonic()
         if self.clients and now >= self._next_status:
             self._next_status = now + STATUS_INTERVAL_S
             assert self.server is not None
             self.server.send_to(self.clients.values(), "/v2m/status", *self.status_args())
 
-    def _broadcast(self, address: str, *args: object) -> None:
+    def broadcast(self, address: str, *args: object) -> None:
+        """To every client registered with /v2m/hello."""
         if self.server is not None and self.clients:
             self.server.send_to(self.clients.values(), address, *args)
+
+    def tell(self, sender: Address | None, address: str, *args: object) -> None:
+        """To ``sender`` (as a reply would go) and the registered clients."""
+        if self.server is not None:
+            targets = self.reply_targets(sender) if sender else self.clients.values()
+            self.server.send_to(targets, address, *args)
 
     # --- handlers ------------------------------------------------------------------------------
 
@@ -189,17 +228,18 @@ class Session:
             raise OscRequestError(f"reply port must be 1..65535, got {port}")
         self.clients[name] = (request.sender[0], port)
         log.info("client %r registered at %s:%d", name, request.sender[0], port)
-        self._reply(request, "/v2m/status", *self.status_args())
+        self.reply(request, "/v2m/status", *self.status_args())
 
     def on_status(self, request: Request) -> None:
-        self._reply(request, "/v2m/status", *self.status_args())
+        self.reply(request, "/v2m/status", *self.status_args())
 
     def on_video_open(self, request: Request) -> None:
+        self._refuse_while_live()
         path = request.args[0]
         offset = float(request.args[1]) if len(request.args) > 1 else 0.0
         if not Path(path).is_file():
             raise OscRequestError(f"no video file at {path!r} (an absolute path is expected)")
-        options = self._options()
+        options = self.options()
 
         def work(progress: ProgressCallback) -> tuple:
             features = self.backend.analyse(path, progress)
@@ -217,9 +257,9 @@ class Session:
             value = request.args[0]
             if name == "emotion" and not value.strip():
                 value = None  # an empty emotion clears the override
-            self._options(**{name: value})  # raises a clear V2MError if it does not parse
+            self.options(**{name: value})  # raises a clear V2MError if it does not parse
             self.settings[name] = value
-            self._reply(request, "/v2m/ok", request.address)
+            self.reply(request, "/v2m/ok", request.address)
         return handler
 
     def on_seed(self, request: Request) -> None:
@@ -227,16 +267,17 @@ class Session:
         if not 0 <= seed < 2**31:
             raise OscRequestError(f"seed must be 0..2147483647, got {seed}")
         self.settings["seed"] = seed
-        self._reply(request, "/v2m/ok", request.address)
+        self.reply(request, "/v2m/ok", request.address)
 
     def on_regenerate(self, request: Request) -> None:
+        self._refuse_while_live()
         start, end = (float(v) for v in request.args)
         if self.features is None or self.composition is None:
             raise OscRequestError("no video is open; send /v2m/video/open first")
         if not 0 <= start < end:
             raise OscRequestError(f"range must satisfy 0 <= start < end, got {start:g}..{end:g}")
         seed = self.settings["seed"]
-        options = self._options(seed=seed if seed is not None else random.randrange(2**31))
+        options = self.options(seed=seed if seed is not None else random.randrange(2**31))
         features, old = self.features, self.composition
 
         def work(progress: ProgressCallback) -> tuple:
@@ -257,11 +298,11 @@ class Session:
         if self.composition is None:
             raise OscRequestError("no composition yet; send /v2m/video/open first")
         path = write_midi(self.composition, request.args[0], inputs=(self.video,))
-        self._reply(request, "/v2m/render/done", str(path))
+        self.reply(request, "/v2m/render/done", str(path))
 
     def on_panic(self, request: Request) -> None:
         self.scheduler.panic()
-        self._reply(request, "/v2m/ok", request.address)
+        self.reply(request, "/v2m/ok", request.address)
 
     def on_transport_play(self, request: Request) -> None:
         position = float(request.args[0])
@@ -269,17 +310,18 @@ class Session:
         if not 0.0 < rate <= 16.0:
             raise OscRequestError(f"play rate must be in (0, 16], got {rate:g}")
         self._own_transport().play(position, rate, now=request.received)
-        self._reply(request, "/v2m/ok", request.address)
+        self.reply(request, "/v2m/ok", request.address)
 
     def on_transport_stop(self, request: Request) -> None:
         self._own_transport().stop(now=request.received)
-        self._reply(request, "/v2m/ok", request.address)
+        self.reply(request, "/v2m/ok", request.address)
 
     def on_transport_seek(self, request: Request) -> None:
         self._own_transport().seek(float(request.args[0]), now=request.received)
-        self._reply(request, "/v2m/ok", request.address)
+        self.reply(request, "/v2m/ok", request.address)
 
     def on_transport_follow(self, request: Request) -> None:
+        self._refuse_while_live()
         value = request.args[0]
         if value not in (0, 1):
             raise OscRequestError(f"/v2m/transport/follow expects 1 (follow Reaper) or 0, got "
@@ -288,11 +330,11 @@ class Session:
         if not self.follow_reaper and self.scheduler.clock is self.reaper_clock:
             self.own_clock.stop()
             self.scheduler.set_clock(self.own_clock)  # ends every sounding note
-        self._reply(request, "/v2m/ok", request.address)
+        self.reply(request, "/v2m/ok", request.address)
 
     def _reaper_handler(self, method: Callable) -> Callable[[Request], None]:
         def handler(request: Request) -> None:
-            if not self.follow_reaper:
+            if not self.follow_reaper or self.live.active:
                 return
             if self.scheduler.clock is not self.reaper_clock:
                 log.info("following Reaper's transport")
@@ -312,14 +354,19 @@ class Session:
 
     # --- helpers -------------------------------------------------------------------------------
 
+    def _refuse_while_live(self) -> None:
+        if self.live.active:
+            raise OscRequestError("a live session is running; send /v2m/live/stop first")
+
     def _own_transport(self) -> OwnClock:
+        self._refuse_while_live()
         if self.composition is None:
             raise OscRequestError("no video is open; send /v2m/video/open first")
         if self.scheduler.clock is not self.own_clock:
             self.scheduler.set_clock(self.own_clock)
         return self.own_clock
 
-    def _options(self, **changes):
+    def options(self, **changes):
         from v2m_bridge.music.render_options import RenderOptions
 
         values = {**self.settings, **changes}
@@ -337,7 +384,7 @@ class Session:
 
         def progress(fraction: float, stage: str) -> None:
             if math.isfinite(fraction):
-                self._reply(request, "/v2m/progress", stage, float(fraction))
+                self.reply(request, "/v2m/progress", stage, float(fraction))
 
         def run() -> None:
             try:
@@ -349,7 +396,7 @@ class Session:
                 reply = ("/v2m/error", request.address, f"internal error: {err!r}")
             with self._lock:
                 self.busy = None  # before replying, so the client may send the next request
-            self._reply(request, *reply)
+            self.reply(request, *reply)
 
         progress(0.0, "queued")
         self._worker = threading.Thread(target=run, name="v2m-worker", daemon=True)

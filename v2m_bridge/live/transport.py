@@ -105,6 +105,17 @@ class TransportClock:
             new_mode, new_position, now, new_rate, old.epoch + 1 if discontinuity else old.epoch,
             loop, new_position if discontinuity else old.epoch_position)
 
+    def _slew_towards(self, position: float, now: float, jump_back_s: float,
+                      jump_forward_s: float, gain: float) -> None:
+        """While playing: slew ``gain`` of the error between a reported ``position`` and the
+        prediction into the clock, or treat a jump beyond the limits as a seek (lock held)."""
+        error = position - self._state.position_at(now)
+        if error < -jump_back_s or error > jump_forward_s:
+            self._update(position=position, now=now, discontinuity=True)
+        else:
+            self._update(position=self._state.position_at(now) + gain * error, now=now,
+                         discontinuity=False)
+
     def _notify(self) -> None:
         for listener in self._listeners:
             listener()
@@ -205,12 +216,8 @@ class ReaperClock(TransportClock):
                 else:
                     return
             else:
-                error = position - state.position_at(now)
-                if error < -self.jump_back_s or error > self.jump_forward_s:
-                    self._update(position=position, now=now, discontinuity=True)
-                else:
-                    self._update(position=state.position_at(now) + self.slew_gain * error,
-                                 now=now, discontinuity=False)
+                self._slew_towards(position, now, self.jump_back_s, self.jump_forward_s,
+                                   self.slew_gain)
         self._notify()
 
     def on_playrate(self, rate: float, now: float | None = None) -> None:
@@ -334,14 +341,71 @@ class MtcClock(TransportClock):
                 self._update(mode=PLAYING, position=decoded.seconds, now=now, rate=1.0,
                              discontinuity=True)
             else:
-                error = decoded.seconds - state.position_at(now)
-                jumped = abs(error) > self.jump_s
-                self._update(position=decoded.seconds if jumped else
-                             state.position_at(now) + 0.5 * error, now=now, discontinuity=jumped)
+                self._slew_towards(decoded.seconds, now, self.jump_s, self.jump_s, 0.5)
         self._notify()
 
     def _before_snapshot(self, now: float) -> None:
         last = self._last_quarter_mono
         if self._state.playing and last is not None and now - last > self.timeout_s:
+            self._update(mode=STOPPED, position=self._state.position_at(last), now=now,
+                         discontinuity=True)
+
+
+# --- live media time -----------------------------------------------------------------------------
+
+
+class LiveClock(TransportClock):
+    """Follows the media time carried by live frames (``/v2m/live/frame``).
+
+    The newest frame time drives the clock like Reaper's ``/time``: the first frame starts it,
+    later ones are slewed in, a jump back beyond ``jump_back_s`` (the media was looped or
+    scrubbed) or forward beyond ``jump_forward_s`` is a seek. Frames older than the newest one
+    (out of order) do not move it. No frame for ``timeout_s`` means the sender went away: the
+    clock stops, so the scheduler ends every sounding note.
+    """
+
+    def __init__(self, monotonic: Callable[[], float] = time.monotonic, *,
+                 timeout_s: float = 1.0, jump_back_s: float = 0.5, jump_forward_s: float = 0.5,
+                 slew_gain: float = 0.25) -> None:
+        super().__init__(monotonic)
+        self.timeout_s = timeout_s
+        self.jump_back_s = jump_back_s
+        self.jump_forward_s = jump_forward_s
+        self.slew_gain = slew_gain
+        self._last_feed_mono: float | None = None
+        self._newest: float | None = None
+        self.timeouts = 0  # how often the frames stopped coming (the session reports each)
+
+    def feed(self, media_time: float, now: float | None = None) -> None:
+        now = self.monotonic() if now is None else now
+        with self._lock:
+            self._before_snapshot(now)
+            state = self._state
+            newest = self._newest
+            if newest is not None and state.playing and (
+                    newest - self.jump_back_s <= media_time <= newest):
+                self._last_feed_mono = now  # out of order, but the sender is alive
+                return
+            self._newest = media_time
+            self._last_feed_mono = now
+            if not state.playing:
+                self._update(mode=PLAYING, position=media_time, rate=1.0, now=now,
+                             discontinuity=True)
+            else:
+                self._slew_towards(media_time, now, self.jump_back_s, self.jump_forward_s,
+                                   self.slew_gain)
+        self._notify()
+
+    def stop(self, now: float | None = None) -> None:
+        with self._lock:
+            self._newest = None
+            self._update(mode=STOPPED, now=now, discontinuity=True)
+        self._notify()
+
+    def _before_snapshot(self, now: float) -> None:
+        last = self._last_feed_mono
+        if self._state.playing and last is not None and now - last > self.timeout_s:
+            self._newest = None
+            self.timeouts += 1
             self._update(mode=STOPPED, position=self._state.position_at(last), now=now,
                          discontinuity=True)

@@ -204,12 +204,35 @@ def _fill_window_uncached(amt: AMT, window: ConditioningInputs, chords: list[Cho
     """The official way: re-run encoder and decoder over the whole prefix for every chord."""
     video = window.tensors(amt.device)
     while len(chords) < stop:
-        prefix = chords[start:]
-        root = torch.tensor([[c.root_id for c in prefix]], device=amt.device)
-        attr = torch.tensor([[c.quality_id for c in prefix]], device=amt.device)
-        logits = amt(root, attr, key, *video)
-        chords.append(sample_next_chord(logits[0, -1], chords, options, generator))
+        logits = _prefix_logits(amt, video, chords[start:], key)
+        chords.append(sample_next_chord(logits, chords, options, generator))
         on_chord()
+
+
+def _prefix_logits(amt: AMT, video: tuple[torch.Tensor, ...], prefix: Sequence[Chord],
+                   key: torch.Tensor) -> torch.Tensor:
+    """Logits ``(159,)`` for the chord after ``prefix``, one full forward pass."""
+    root = torch.tensor([[c.root_id for c in prefix]], device=amt.device)
+    attr = torch.tensor([[c.quality_id for c in prefix]], device=amt.device)
+    return amt(root, attr, key, *video)[0, -1]
+
+
+@torch.inference_mode()
+def next_chord(amt: AMT, inputs: ConditioningInputs, prefix: Sequence[Chord],
+               history: Sequence[Chord], options: GenerationOptions,
+               generator: torch.Generator) -> Chord:
+    """One chord after ``prefix`` (chords at positions ``0..len(prefix)-1`` of ``inputs``'
+    window), for live use: video seconds not in ``inputs`` are unknown and padded as zeros.
+    ``history`` (the whole session's chords, normalised) drives the repeat cap."""
+    if not 1 <= len(prefix) <= amt.config.max_sequence_chord:
+        raise GenerationError(f"the chord prefix must hold 1..{amt.config.max_sequence_chord} "
+                              f"chords, got {len(prefix)}")
+    if options.emotion_override is not None:
+        inputs = inputs.with_emotion(options.emotion_override, options.emotion_weight)
+    amt.eval()
+    key = torch.tensor([options.key.mode_value], device=amt.device)
+    logits = _prefix_logits(amt, inputs.tensors(amt.device), prefix, key)
+    return sample_next_chord(logits, history, options, generator)
 
 
 @torch.inference_mode()

@@ -1,0 +1,155 @@
+"""Chords and notes for a live session, one media second at a time, from past frames only.
+
+When second ``s`` is complete the model picks the chord of second ``s + 1`` from the seconds seen
+so far (those after are unknown to it, padded as zeros). A cut flagged inside second ``s`` moves
+that change earlier: the chord of ``s + 1`` is picked at once, from the part of ``s`` seen so far,
+and the grid puts the change (or a re-strike) on the cut, as offline rendering does.
+
+Each update re-arranges a short window ending at the newest chord with the offline arranger
+(:func:`v2m_bridge.music.arrangement.arrange`), so voicing, dynamics and cut handling are the
+offline ones. Windows start on whole bars (every :func:`bar_period_s` seconds from the session
+start), so the beat and bar grid stays put from one update to the next.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from v2m_bridge.live.frames import EMOTION_DIM, SecondFeatures
+from v2m_bridge.model.amt import AMT
+from v2m_bridge.model.generate import ConditioningInputs, GenerationOptions, next_chord
+from v2m_bridge.music.arrangement import ArrangeOptions, arrange
+from v2m_bridge.music.events import NoteEvent
+from v2m_bridge.music.render_options import RenderOptions
+from v2m_bridge.video.features import SEMANTIC_DIM
+from v2m_bridge.video.scenes import scene_offsets_from_cuts
+from v2m_bridge.vocab import Chord
+
+HISTORY_S = 6  # past seconds re-arranged with each update (voice leading, smoothing)
+MAX_BAR_PERIOD_S = 32
+
+
+def bar_period_s(tempo_bpm: float, beats_per_bar: int) -> int:
+    """The fewest whole seconds holding a whole number of bars (2 at 120 bpm in 4/4, 12 at
+    100 bpm), so windows starting on multiples of it share one bar grid. Tempos without such a
+    period under :data:`MAX_BAR_PERIOD_S` use that, and the grid may shift when a window moves."""
+    bar = 60.0 / tempo_bpm * beats_per_bar
+    for seconds in range(1, MAX_BAR_PERIOD_S):
+        bars = seconds / bar
+        if abs(bars - round(bars)) < 1e-6:
+            return seconds
+    return MAX_BAR_PERIOD_S
+
+
+@dataclass(frozen=True)
+class LiveUpdate:
+    """New notes (media seconds) that replace what was planned from ``start`` on."""
+
+    start: float
+    events: list[NoteEvent]
+    chords: list[tuple[float, str]]  # (media start, name in the key) of chord spans from start
+
+
+class LiveComposer:
+    """One live run from media second ``origin`` (a seek starts a new one)."""
+
+    def __init__(self, amt: AMT, options: RenderOptions, origin: int,
+                 generator: torch.Generator) -> None:
+        self.amt = amt
+        self.options = options
+        self.origin = origin
+        self.generator = generator
+        self.generation = GenerationOptions(key=options.key, primer=options.primer_chords)
+        self.arrange_options = ArrangeOptions(key=options.key, tempo_bpm=options.tempo_bpm,
+                                              cut_align=options.cut_align,
+                                              register=options.register)
+        self.period = bar_period_s(options.tempo_bpm, self.arrange_options.beats_per_bar)
+        self.window = min(amt.config.max_sequence_chord, amt.config.max_sequence_video)
+        self.chords: list[Chord] = self.generation.normalised_primer()  # [i]: second origin + i
+        self.seconds: list[SecondFeatures] = []  # complete seconds, [i]: second origin + i
+        self.cuts: list[float] = []  # media seconds
+
+    # --- triggers ------------------------------------------------------------------------------
+
+    def begin(self) -> LiveUpdate:
+        """The primer's first chord(s), from the first frame on."""
+        return self._update(float(self.origin))
+
+    def complete(self, seconds: list[SecondFeatures]) -> LiveUpdate | None:
+        """Seconds just completed (in order): choose the chord after each, then re-arrange."""
+        first_new = len(self.chords)
+        for features in seconds:
+            if features.second != self.origin + len(self.seconds):
+                raise ValueError(f"second {features.second} completed out of order (expected "
+                                 f"{self.origin + len(self.seconds)})")
+            self.seconds.append(features)
+            if len(self.chords) < len(self.seconds) + 1:
+                self.chords.append(self._next_chord(self.seconds))
+        if len(self.chords) == first_new:
+            return None  # the next chord was already chosen at a cut
+        return self._update(float(self.origin + first_new))
+
+    def cut(self, media_time: float, partial: SecondFeatures) -> LiveUpdate:
+        """A cut inside the current second: the next chord now, the change on the cut."""
+        self.cuts.append(media_time)
+        if len(self.chords) < len(self.seconds) + 2:
+            self.chords.append(self._next_chord([*self.seconds, partial]))
+        # from the cut as the grid snaps it, so the new plan starts with the change or re-strike
+        grid = self.arrange_options.grid_options()
+        snap = grid.seconds_per_beat * grid.cut_snap_beats
+        snapped = self.origin + round((media_time - self.origin) / snap) * snap
+        return self._update(max(snapped, float(self.origin)))
+
+    # --- model and arrangement -----------------------------------------------------------------
+
+    def _next_chord(self, seen: list[SecondFeatures]) -> Chord:
+        index = len(self.chords)  # the chord to choose, at second origin + index
+        first = max(0, index - self.window)
+        inputs = self._conditioning(seen[first:index], first)
+        override = self.options.emotion_override(self.origin + index)
+        options = self.generation
+        if override is not None:
+            rows = override[self.origin + first:self.origin + first + inputs.n_seconds]
+            options = dataclasses.replace(options, emotion_override=rows)
+        return next_chord(self.amt, inputs, self.chords[first:index], self.chords, options,
+                          self.generator)
+
+    def _conditioning(self, seen: list[SecondFeatures], first: int) -> ConditioningInputs:
+        offsets = self._scene_offsets(first + len(seen))[first:]
+        return ConditioningInputs(
+            semantic=np.stack([s.semantic for s in seen]).astype(np.float32),
+            scene_offset=offsets.astype(np.float32),
+            motion=np.array([s.motion for s in seen], np.float32),
+            emotion=np.stack([s.emotion for s in seen]).astype(np.float32))
+
+    def _scene_offsets(self, n_seconds: int) -> np.ndarray:
+        return scene_offsets_from_cuts([c - self.origin for c in self.cuts], n_seconds)
+
+    def _update(self, start: float) -> LiveUpdate:
+        """Arrange the window ending at the newest chord; notes from ``start`` on."""
+        n = len(self.chords)
+        first = self.period * max(0, math.floor((n - HISTORY_S) / self.period))
+        known = self.seconds[first:] or [self._neutral_second()]
+        rows = [known[min(i, len(known) - 1)] for i in range(n - first)]  # hold the newest
+        window_start = float(self.origin + first)
+        composition = arrange(
+            self.chords[first:], motion=np.array([r.motion for r in rows]),
+            scene_offset=self._scene_offsets(n)[first:],
+            emotion=np.stack([r.emotion for r in rows]),
+            cut_times=[c - window_start for c in self.cuts if c > window_start],
+            duration=float(n - first), options=self.arrange_options)
+        events = [dataclasses.replace(e, start=e.start + window_start, end=e.end + window_start)
+                  for e in composition.events if e.end + window_start > start]
+        chords = [(s + window_start, name) for s, e, name in composition.chord_spans
+                  if e + window_start > start]
+        return LiveUpdate(start, events, chords)
+
+    @staticmethod
+    def _neutral_second() -> SecondFeatures:
+        return SecondFeatures(0, 0.0, np.full(EMOTION_DIM, 1.0 / EMOTION_DIM),
+                              np.zeros(SEMANTIC_DIM, np.float32), 0)
