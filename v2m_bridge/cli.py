@@ -22,6 +22,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "v2m_bridge.music.cli",
     "v2m_bridge.live.cli",
     "v2m_bridge.send_cli",
+    "v2m_bridge.live.replay_cli",
     "v2m_bridge.training.cli",
 )
 
