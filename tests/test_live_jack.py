@@ -331,3 +331,42 @@ def test_doctor_and_ports_see_the_jack_server(jack):
         assert f"{client}:midi_out" in list_ports()["jack"]["inputs"]
     finally:
         sink.close()
+
+
+def test_serve_plays_live_frames_of_a_real_video(serve):
+    """Live mode end to end: the frame features of a real video (the montage, first cut at 5 s)
+    sent at real-time pace become MIDI on time on JACK, the cut is played, and nothing hangs."""
+    from v2m_bridge.live.frame_features import iter_video_frame_features
+
+    client, recorder = serve
+    frames = [f.as_osc_args() for f in iter_video_frame_features(
+        VIDEOS / "montage_cc0_4shots.mp4", max_seconds=6.5)]
+    assert any(f[6] for f in frames)  # the cut at 5 s is flagged
+    latency = 0.15
+    client.send("/v2m/hello", "test", client.port)
+    client.wait_for("/v2m/status")
+    client.send("/v2m/live/start", latency, 1.0)
+    client.wait_for("/v2m/ok", skip=("/v2m/status",))
+    base = time.monotonic() + 0.2
+    for args in frames:
+        time.sleep(max(base + args[0] - time.monotonic(), 0))
+        client.send("/v2m/live/frame", *args)
+    time.sleep(latency + 0.1)
+    client.send("/v2m/live/stop")
+    chords = []
+    while (reply := client.receive(2.0)) is not None and reply[0] != "/v2m/ok":
+        assert reply[0] in ("/v2m/status", "/v2m/chord"), reply
+        if reply[0] == "/v2m/chord":
+            chords.append(reply[1][1])
+    assert reply == ("/v2m/ok", ("/v2m/live/stop",))
+    time.sleep(0.1)
+
+    # pad notes sit on the sixteenth grid (120 bpm) of media time; each arrives at media + latency
+    pad = [t - base - latency for t, m in recorder.note_ons() if m[0] == 0x90]
+    errors = [abs(t - round(t / 0.125) * 0.125) for t in pad]
+    assert len(pad) >= 20
+    assert statistics.median(errors) < 0.005 and max(errors) < 0.03, errors
+    struck = {round(round(t / 0.125) * 0.125, 3) for t in pad}
+    assert 5.0 in struck  # a change or re-strike on the cut
+    assert {c for c in chords if c < 6.0} <= struck  # every announced change was played
+    assert sounding(recorder.messages) == set()

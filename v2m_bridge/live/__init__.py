@@ -29,6 +29,11 @@ request                                        reply
 ``/v2m/transport/play f:pos [f:rate]``         ``/v2m/ok`` (the daemon's own clock)
 ``/v2m/transport/stop``, ``.../seek f:pos``    ``/v2m/ok``
 ``/v2m/transport/follow i:1|0``                ``/v2m/ok`` (follow Reaper's feedback or not)
+``/v2m/live/start [f:latency [f:timeout]]``     ``/v2m/ok`` (see :mod:`.live_mode`)
+``/v2m/live/frame f:t luma motion r g b cut``   nothing unless wrong; ``/v2m/chord s f`` to
+(+ 6 emotion and/or 768 semantic values)       registered clients per chord planned
+``/v2m/live/image s:path f:media_time``        ``/v2m/ok`` once CLIP encoded it
+``/v2m/live/stop``                             ``/v2m/ok`` (every note ended)
 =============================================  ==============================================
 
 Reaper's control-surface feedback (see ``reaper_scripts/v2m.ReaperOSC``), bare or in bundles, is
