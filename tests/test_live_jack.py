@@ -152,21 +152,27 @@ def serve(jack):
     assert process.returncode == 0  # clean shutdown on SIGTERM
 
 
-def rendered_notes(path) -> list[tuple[float, int, int, int]]:
-    """(start_s, channel, pitch, velocity) of every note in a MIDI file, in time order."""
-    notes, now = [], 0.0
+def rendered_notes(path) -> list[tuple[float, float, int, int, int]]:
+    """(start_s, end_s, channel, pitch, velocity) of every note in a MIDI file, by start."""
+    notes, sounding_since, now = [], {}, 0.0
     for message in mido.MidiFile(str(path)):
         now += message.time
+        if message.type not in ("note_on", "note_off"):
+            continue
+        key = (message.channel, message.note)
         if message.type == "note_on" and message.velocity > 0:
-            notes.append((now, message.channel, message.pitch if hasattr(message, "pitch")
-                          else message.note, message.velocity))
+            sounding_since.setdefault(key, []).append((now, message.velocity))
+        elif sounding_since.get(key):
+            start, velocity = sounding_since[key].pop(0)
+            notes.append((start, now, message.channel, message.note, velocity))
     return sorted(notes)
 
 
 def expected_due(notes, segment, offset):
     """(mono time due, channel, pitch, velocity) of the file's notes that a segment of playback
     crosses. A segment is (mono_start, mono_end, project position at mono_start, loop or None);
-    with a loop, playback wraps from the loop end to the loop start."""
+    with a loop, playback wraps from the loop end to the loop start. Notes sounding across the
+    position where a pass begins are chased: due when the pass begins."""
     mono_start, mono_end, position, loop = segment
     passes = [(mono_start, position, math.inf)]  # (mono at window start, window start, end)
     if loop is not None:
@@ -176,10 +182,12 @@ def expected_due(notes, segment, offset):
             passes.append((next_mono, loop_start, loop_end))
     expected = []
     for window_mono, window_start, window_end in passes:
-        for start, channel, pitch, velocity in notes:
+        for start, end, channel, pitch, velocity in notes:
             project = start + offset
             due = window_mono + project - window_start
-            if window_start <= project < window_end and due < mono_end:
+            if project < window_start < end + offset and window_mono < mono_end:
+                expected.append((window_mono, channel, pitch, velocity))  # chased
+            elif window_start <= project < window_end and due < mono_end:
                 expected.append((due, channel, pitch, velocity))
     return sorted(expected)
 

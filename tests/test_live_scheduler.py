@@ -88,19 +88,28 @@ def test_stop_ends_every_sounding_note(rig):
     assert scheduler.sounding_notes() == []
 
 
-def test_seek_ends_notes_and_resumes_from_the_new_position(rig):
+@pytest.mark.parametrize("chase", [True, False])
+def test_seek_ends_notes_and_resumes_from_the_new_position(rig, chase):
     sink, clock, scheduler = rig
+    scheduler.chase = chase
     scheduler.set_events([NoteEvent(0.0, 3.0, 60, 100), NoteEvent(2.0, 2.5, 62, 100),
                           NoteEvent(2.03, 2.5, 64, 100)])
     clock.play(0.0)
     time.sleep(0.05)
-    clock.seek(2.01)  # inside note 62: not chased; 64 plays
+    clock.seek(2.01)  # inside notes 60 and 62: chased (struck at once) unless chase is off
     time.sleep(0.08)
     played = [m for _, m in sink.messages]
     assert played[0] == (0x90, 60, 100)
     assert played[1:3] == [(0x80, 60, 0), (0xB0, CC123, 0)]
-    assert played[3:] == [(0x90, 64, 100)]
-    assert scheduler.sounding_notes() == [(0, 64)]
+    chased = [(0x90, 60, 100), (0x90, 62, 100)] if chase else []
+    assert played[3:] == [*chased, (0x90, 64, 100)]
+    assert scheduler.sounding_notes() == ([(0, 60), (0, 62), (0, 64)] if chase else [(0, 64)])
+    clock.seek(2.6)  # past 62 and 64; 60 is chased again
+    time.sleep(0.05)
+    assert scheduler.sounding_notes() == ([(0, 60)] if chase else [])
+    clock.stop()
+    assert scheduler.sounding_notes() == []
+    assert sounding_after(sink.messages) == set()
 
 
 def test_adjacent_notes_on_one_key_send_off_before_on(rig):

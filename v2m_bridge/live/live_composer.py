@@ -31,6 +31,9 @@ from v2m_bridge.video.scenes import scene_offsets_from_cuts
 from v2m_bridge.vocab import Chord
 
 HISTORY_S = 6  # past seconds re-arranged with each update (voice leading, smoothing)
+# Seconds (and chords) the model sees per step: the newest minute is plenty for harmony, and at
+# half the starter model's 128 the step is about a third faster.
+CONTEXT_S = 64
 MAX_BAR_PERIOD_S = 32
 
 
@@ -69,7 +72,8 @@ class LiveComposer:
                                               cut_align=options.cut_align,
                                               register=options.register)
         self.period = bar_period_s(options.tempo_bpm, self.arrange_options.beats_per_bar)
-        self.window = min(amt.config.max_sequence_chord, amt.config.max_sequence_video)
+        self.window = min(amt.config.max_sequence_chord, amt.config.max_sequence_video,
+                          CONTEXT_S)
         self.chords: list[Chord] = self.generation.normalised_primer()  # [i]: second origin + i
         self.seconds: list[SecondFeatures] = []  # complete seconds, [i]: second origin + i
         self.cuts: list[float] = []  # media seconds

@@ -47,6 +47,7 @@ class LiveRun:
     latency: float
     folder: SecondFolder
     generator: torch.Generator
+    torch_threads: int  # torch's thread count before the session, restored after it
     composer: LiveComposer | None = None
     timeouts_reported: int = 0
     sender: tuple[str, int] | None = None  # of the latest frame: told when frames stop
@@ -96,10 +97,15 @@ class LiveMode:
         generator.manual_seed(seed if seed is not None else random.randrange(2**31))
         self.clock.timeout_s = timeout
         self.clock.stop(now=request.received)
+        # one step is a small forward pass: handing it to a second thread costs more than it
+        # saves, and the scheduler thread keeps the other core (restored at stop)
+        run_threads = torch.get_num_threads()
+        torch.set_num_threads(1)
         scheduler = self.session.scheduler
+        scheduler.chase = False  # live notes are never struck late: a seek starts afresh
         scheduler.set_clock(self.clock)
         scheduler.set_events([], latency)
-        self.run = LiveRun(latency, SecondFolder(), generator,
+        self.run = LiveRun(latency, SecondFolder(), generator, torch_threads=run_threads,
                            timeouts_reported=self.clock.timeouts)
         log.info("live session started (latency %.3f s, timeout %.2f s)", latency, timeout)
         self.session.reply(request, "/v2m/ok", request.address)
@@ -112,9 +118,12 @@ class LiveMode:
 
     def stop(self) -> None:
         """End the session and every note; the offline composition (if any) plays again."""
+        if self.run is not None:
+            torch.set_num_threads(self.run.torch_threads)
         self.run = None
         self.clock.stop()
         session = self.session
+        session.scheduler.chase = True
         session.scheduler.set_clock(session.own_clock)
         composition = session.composition
         session.scheduler.set_events(composition.events if composition else [],

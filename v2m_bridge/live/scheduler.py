@@ -77,14 +77,15 @@ def merge_from(old: list[NoteEvent], new: Iterable[NoteEvent], start: float) -> 
 class Scheduler:
     """Plays a list of :class:`NoteEvent` (media seconds) against a :class:`TransportClock`.
 
-    ``timeline_offset`` is where media time 0 sits on the project timeline. Notes are not chased:
-    after a seek into the middle of a note, that note stays silent and playback resumes with the
-    next note that starts at or after the new position.
+    ``timeline_offset`` is where media time 0 sits on the project timeline. Notes are chased, as
+    a DAW does: when playback starts, seeks or wraps into the middle of a note, that note is
+    struck at once and ends where it would have ended (``chase=False``: it stays silent).
     """
 
     def __init__(self, sink: MidiSink, clock: TransportClock, *, max_sleep_s: float = 0.02,
-                 monotonic: Callable[[], float] = time.monotonic) -> None:
+                 chase: bool = True, monotonic: Callable[[], float] = time.monotonic) -> None:
         self._sink = sink
+        self.chase = chase
         self._clock = clock
         self.max_sleep_s = max_sleep_s
         self.monotonic = monotonic
@@ -228,6 +229,20 @@ class Scheduler:
             # from where the epoch began, so a note exactly at the play/seek position is not
             # missed (even if slew updates have moved the anchor since)
             self._seek_cursor(state.epoch_position)
+            if state.playing and self.chase and self._port_ok:
+                self._chase(state.epoch_position)
+
+    def _chase(self, position: float) -> None:
+        """Strike the notes that sound across ``position`` (project time); their note-offs are
+        still ahead in the timeline (lock held)."""
+        media = position - self._offset
+        for event in self._events:
+            if event.start >= media:
+                break  # events are sorted by start
+            if event.end > media:
+                self._active[(event.channel, event.pitch)] += 1
+                self._sounding_possible = True
+                self._send(note_on(event.channel, event.pitch, event.velocity))
 
     def _seek_cursor(self, position: float) -> None:
         """Next message: the first at or after ``position`` (lock held)."""
