@@ -14,7 +14,6 @@ from pythonosc.osc_message import OscMessage
 from v2m_bridge.cli import main as v2m_main
 from v2m_bridge.live.frame_features import FrameFeatures, iter_video_frame_features
 from v2m_bridge.live.replay import ReplayError, replay_features, replay_video
-from v2m_bridge.live.replay_cli import main as replay_main
 from v2m_bridge.osc_wire import osc_message
 
 START, FRAME, STOP = "/v2m/live/start", "/v2m/live/frame", "/v2m/live/stop"
@@ -229,20 +228,20 @@ def test_cli_replays_and_prints_a_summary(montage, capsys):
 
 def test_cli_exits_1_when_the_daemon_reports_errors(montage, capsys):
     with FakeLiveDaemon(frame_error="bad frame") as daemon:
-        code = replay_main([str(montage), "--port", str(daemon.port), "--seconds", "0.3",
-                            "--speed", "10"])
+        code = v2m_main(["replay", str(montage), "--port", str(daemon.port), "--seconds", "0.3",
+                         "--speed", "10"])
     assert code == 1
     assert "reported" in capsys.readouterr().err
 
 
 def test_cli_says_when_no_daemon_answers(montage, capsys):
-    code = replay_main([str(montage), "--port", str(closed_port()), "--seconds", "1"])
+    code = v2m_main(["replay", str(montage), "--port", str(closed_port()), "--seconds", "1"])
     assert code == 1
     assert "is `v2m-bridge serve` running" in capsys.readouterr().err
 
 
 def test_cli_missing_file_and_non_video(tmp_path, capsys):
-    assert replay_main([str(tmp_path / "missing.mp4")]) == 1
+    assert v2m_main(["replay", str(tmp_path / "missing.mp4")]) == 1
     assert "video file not found" in capsys.readouterr().err
     fake = tmp_path / "fake.mp4"
     fake.write_text("not a video")
@@ -255,6 +254,6 @@ def test_cli_missing_file_and_non_video(tmp_path, capsys):
                                     ["--port", "70000"]])
 def test_cli_bad_numbers_exit_2_with_the_option_named(option, capsys):
     with pytest.raises(SystemExit) as exit_info:
-        replay_main(["clip.mp4", *option])
+        v2m_main(["replay", "clip.mp4", *option])
     assert exit_info.value.code == 2
     assert f"argument {option[0]}" in capsys.readouterr().err

@@ -13,8 +13,6 @@ import math
 import sys
 from pathlib import Path
 
-from v2m_bridge.errors import V2MError
-
 DEFAULT_CONFIRM_S = 2.0
 
 _EPILOG = """\
@@ -145,23 +143,3 @@ def _replay_length_s(path: Path, max_seconds: float | None) -> float | None:
         return max_seconds
     announced = frames / fps
     return announced if max_seconds is None else min(announced, max_seconds)
-
-
-def main(argv: list[str] | None = None) -> int:
-    """``python -m v2m_bridge.live.replay_cli``: the command without the other commands."""
-    parser = argparse.ArgumentParser(prog="v2m-bridge replay", epilog=_EPILOG,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    add_arguments(parser)
-    args = parser.parse_args(argv)
-    try:
-        return run_replay(args)
-    except V2MError as err:
-        print(f"v2m-bridge replay: error: {err}", file=sys.stderr)
-        return 1
-    except KeyboardInterrupt:
-        print("interrupted", file=sys.stderr)
-        return 130
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())
