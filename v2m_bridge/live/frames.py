@@ -44,7 +44,7 @@ class FrameError(V2MError, ValueError):
 @dataclass(frozen=True)
 class LiveFrame:
     media_time: float
-    luma: float
+    luma: float  # checked; the emotion estimate uses the colour means, which carry it too
     motion: float
     rgb: tuple[float, float, float]
     cut: bool
@@ -93,12 +93,17 @@ class SecondFeatures:
     frames: int  # how many frames went in (0 for a second filled across a gap)
 
 
+def neutral_second(second: int) -> SecondFeatures:
+    """A second nothing is known about: still, every emotion equally likely, no semantics."""
+    return SecondFeatures(second, 0.0, np.full(EMOTION_DIM, 1 / EMOTION_DIM),
+                          np.zeros(SEMANTIC_DIM, np.float32), 0)
+
+
 @dataclass
 class _Accumulator:
     second: int
     frames: int = 0
     motion: float = 0.0
-    luma: float = 0.0
     rgb: np.ndarray = field(default_factory=lambda: np.zeros(3))
     emotion: np.ndarray = field(default_factory=lambda: np.zeros(EMOTION_DIM))
     emotion_frames: int = 0
@@ -108,7 +113,6 @@ class _Accumulator:
     def add(self, frame: LiveFrame) -> None:
         self.frames += 1
         self.motion += frame.motion
-        self.luma += frame.luma
         self.rgb += frame.rgb
         if frame.emotion is not None:
             self.emotion += frame.emotion
@@ -196,8 +200,7 @@ class SecondFolder:
             if self._previous is not None:
                 return SecondFeatures(acc.second, 0.0, self._previous.emotion,
                                       self._previous.semantic, 0)
-            return SecondFeatures(acc.second, 0.0, np.full(EMOTION_DIM, 1 / EMOTION_DIM),
-                                  np.zeros(SEMANTIC_DIM, np.float32), 0)
+            return neutral_second(acc.second)
         motion = MOTION_SCALE * acc.motion / acc.frames
         if acc.emotion_frames:
             emotion = acc.emotion / acc.emotion_frames

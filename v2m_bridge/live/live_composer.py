@@ -20,13 +20,12 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from v2m_bridge.live.frames import EMOTION_DIM, SecondFeatures
+from v2m_bridge.live.frames import SecondFeatures, neutral_second
 from v2m_bridge.model.amt import AMT
 from v2m_bridge.model.generate import ConditioningInputs, GenerationOptions, next_chord
 from v2m_bridge.music.arrangement import ArrangeOptions, arrange
 from v2m_bridge.music.events import NoteEvent
 from v2m_bridge.music.render_options import RenderOptions
-from v2m_bridge.video.features import SEMANTIC_DIM
 from v2m_bridge.video.scenes import scene_offsets_from_cuts
 from v2m_bridge.vocab import Chord
 
@@ -138,7 +137,7 @@ class LiveComposer:
         """Arrange the window ending at the newest chord; notes from ``start`` on."""
         n = len(self.chords)
         first = self.period * max(0, math.floor((n - HISTORY_S) / self.period))
-        known = self.seconds[first:] or [self._neutral_second()]
+        known = self.seconds[first:] or [neutral_second(self.origin)]
         rows = [known[min(i, len(known) - 1)] for i in range(n - first)]  # hold the newest
         window_start = float(self.origin + first)
         composition = arrange(
@@ -152,8 +151,3 @@ class LiveComposer:
         chords = [(s + window_start, name) for s, e, name in composition.chord_spans
                   if e + window_start > start]
         return LiveUpdate(start, events, chords)
-
-    @staticmethod
-    def _neutral_second() -> SecondFeatures:
-        return SecondFeatures(0, 0.0, np.full(EMOTION_DIM, 1.0 / EMOTION_DIM),
-                              np.zeros(SEMANTIC_DIM, np.float32), 0)

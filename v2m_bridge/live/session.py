@@ -211,8 +211,7 @@ class Session:
 
     def broadcast(self, address: str, *args: object) -> None:
         """To every client registered with /v2m/hello."""
-        if self.server is not None and self.clients:
-            self.server.send_to(self.clients.values(), address, *args)
+        self.tell(None, address, *args)
 
     def tell(self, sender: Address | None, address: str, *args: object) -> None:
         """To ``sender`` (as a reply would go) and the registered clients."""
