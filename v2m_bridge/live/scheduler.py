@@ -240,9 +240,13 @@ class Scheduler:
             if event.start >= media:
                 break  # events are sorted by start
             if event.end > media:
-                self._active[(event.channel, event.pitch)] += 1
-                self._sounding_possible = True
-                self._send(note_on(event.channel, event.pitch, event.velocity))
+                self._strike(event.channel, event.pitch, event.velocity)
+
+    def _strike(self, channel: int, pitch: int, velocity: int) -> None:
+        """Note-on, tracked so that its note-off (or an end-all) follows (lock held)."""
+        self._active[(channel, pitch)] += 1
+        self._sounding_possible = True
+        self._send(note_on(channel, pitch, velocity))
 
     def _seek_cursor(self, position: float) -> None:
         """Next message: the first at or after ``position`` (lock held)."""
@@ -293,9 +297,7 @@ class Scheduler:
             self._cursor += 1
             key = (message.channel, message.pitch)
             if message.is_on:
-                self._active[key] += 1
-                self._sounding_possible = True
-                self._send(note_on(message.channel, message.pitch, message.velocity))
+                self._strike(message.channel, message.pitch, message.velocity)
             elif self._active[key] > 0:  # its note-on was played (not skipped by a seek)
                 self._active[key] -= 1
                 self._send(note_off(message.channel, message.pitch))
