@@ -191,22 +191,24 @@ def send_message(host: str, port: int, address: str, args: Sequence[OscValue], *
             sock.connect(target)
             sock.send(payload)
         except ConnectionRefusedError:
-            return Outcome("refused", detail=_nothing_listens(target))
+            return Outcome("refused", detail=nothing_listens(target))
         except OSError as err:
             raise SendError(f"cannot send to {target[0]}:{target[1]}: {err}") from err
         if wait_s is None:
             return Outcome("reply", detail="sent")
-        return _wait_for_reply(sock, target, address, expect, wait_s, on_message)
+        return wait_for_reply(sock, target, address, expect, wait_s, on_message)
 
 
-def _nothing_listens(target: tuple[str, int]) -> str:
+def nothing_listens(target: tuple[str, int]) -> str:
     return (f"nothing listens at {target[0]}:{target[1]} (connection refused); is "
             "`v2m-bridge serve` running there?")
 
 
-def _wait_for_reply(sock: socket.socket, target: tuple[str, int], address: str,
-                    expect: str | None, wait_s: float,
-                    on_message: Callable[[Reply], None] | None) -> Outcome:
+def wait_for_reply(sock: socket.socket, target: tuple[str, int], address: str,
+                   expect: str | None, wait_s: float,
+                   on_message: Callable[[Reply], None] | None) -> Outcome:
+    """Read the daemon's answers on ``sock`` (connected to ``target``) until one decides the
+    request to ``address`` (see :func:`send_message`) or ``wait_s`` runs out."""
     deadline = time.monotonic() + wait_s
     heard_anything = False
     while (left := deadline - time.monotonic()) > 0:
@@ -216,9 +218,9 @@ def _wait_for_reply(sock: socket.socket, target: tuple[str, int], address: str,
         except TimeoutError:
             break
         except ConnectionRefusedError:  # ICMP port unreachable on a connected socket
-            return Outcome("refused", detail=_nothing_listens(target))
+            return Outcome("refused", detail=nothing_listens(target))
         except ConnectionResetError:  # Windows reports the same as a reset
-            return Outcome("refused", detail=_nothing_listens(target))
+            return Outcome("refused", detail=nothing_listens(target))
         try:
             messages = [timed.message for timed in OscPacket(data).messages]
         except Exception as err:  # untrusted bytes: python-osc raises more than ParseError

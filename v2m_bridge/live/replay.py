@@ -25,7 +25,17 @@ from pythonosc.osc_packet import OscPacket
 
 from v2m_bridge.errors import V2MError
 from v2m_bridge.live.frame_features import FrameFeatures, iter_video_frame_features
-from v2m_bridge.osc_send import DEFAULT_HOST, DEFAULT_PORT, ERROR_ADDRESS, OK_ADDRESS, resolve_ipv4
+from v2m_bridge.osc_send import (
+    DEFAULT_HOST,
+    DEFAULT_PORT,
+    ERROR_ADDRESS,
+    OK_ADDRESS,
+    Outcome,
+    Reply,
+    nothing_listens,
+    resolve_ipv4,
+    wait_for_reply,
+)
 from v2m_bridge.osc_wire import osc_message
 
 START_ADDRESS = "/v2m/live/start"
@@ -204,15 +214,11 @@ class _LiveLink:
     def _where(self) -> str:
         return f"{self.target[0]}:{self.target[1]}"
 
-    def _nothing_listens(self) -> ReplayError:
-        return ReplayError(f"nothing listens at {self._where()} (connection refused); is "
-                           "`v2m-bridge serve` running there?")
-
     def send(self, message) -> None:
         try:
             self._socket.send(message.dgram)
         except ConnectionRefusedError:  # an earlier datagram met a closed port
-            raise self._nothing_listens() from None
+            raise ReplayError(nothing_listens(self.target)) from None
         except OSError as err:
             raise ReplayError(f"cannot send to {self._where()}: {err}") from err
 
@@ -221,14 +227,14 @@ class _LiveLink:
         self.send(message)
         if confirm_s is None:
             return
-        answer = self._wait_for_ok(message.address, confirm_s)
-        if answer is None:
+        outcome = self._wait_for_ok(message.address, confirm_s)
+        if outcome.status == "timeout":
             raise ReplayError(
                 f"no answer to {message.address} from {self._where()} within {confirm_s:g} s; "
                 "is `v2m-bridge serve` running there, with live mode (and not started with "
                 "--reply-port)?")
-        if answer != OK_ADDRESS:
-            raise ReplayError(f"the daemon refused {message.address}: {answer}")
+        if outcome.status == "error":
+            raise ReplayError(f"the daemon refused {message.address}: {outcome.detail}")
 
     def stop(self, confirm_s: float | None) -> bool | None:
         """Send ``/v2m/live/stop``; True/False whether it was acknowledged, None if not checked
@@ -237,34 +243,29 @@ class _LiveLink:
             self.send(osc_message(STOP_ADDRESS))
             if confirm_s is None:
                 return None
-            return self._wait_for_ok(STOP_ADDRESS, confirm_s) == OK_ADDRESS
+            return self._wait_for_ok(STOP_ADDRESS, confirm_s).status == "reply"
         except ReplayError:
             return None
 
     def collect_errors(self) -> None:
         """Read, without waiting, whatever the daemon sent back since the last call."""
         for message in self._receive(0.0):
-            self._note(message)
+            self._note(Reply(message.address, tuple(message.params)))
 
-    def _wait_for_ok(self, address: str, wait_s: float) -> str | None:
-        """``OK_ADDRESS`` for the daemon's ok to ``address``, the error text for its
-        ``/v2m/error`` about it, None when neither came in ``wait_s``."""
-        deadline = time.monotonic() + wait_s
-        while (left := deadline - time.monotonic()) > 0:
-            for message in self._receive(left):
-                subject = message.params[0] if message.params else None
-                if message.address == OK_ADDRESS and subject == address:
-                    return OK_ADDRESS
-                if message.address == ERROR_ADDRESS and subject == address:
-                    return str(message.params[1]) if len(message.params) > 1 else "(no message)"
-                self._note(message)
-        return None
+    def _wait_for_ok(self, address: str, wait_s: float) -> Outcome:
+        """The daemon's ``/v2m/ok`` or ``/v2m/error`` about ``address``, or a timeout; other
+        messages meanwhile are noted."""
+        outcome = wait_for_reply(self._socket, self.target, address, OK_ADDRESS, wait_s,
+                                 self._note)
+        if outcome.status == "refused":
+            raise ReplayError(outcome.detail)
+        return outcome
 
-    def _note(self, message) -> None:
-        if message.address == ERROR_ADDRESS:
+    def _note(self, reply: Reply) -> None:
+        if reply.address == ERROR_ADDRESS:
             self.error_count += 1
             if len(self.errors) < MAX_ERRORS_KEPT:
-                self.errors.append(" ".join(str(value) for value in message.params))
+                self.errors.append(" ".join(str(value) for value in reply.args))
 
     def _receive(self, wait_s: float) -> list:
         """The messages of one datagram (waiting up to ``wait_s``), or of all queued ones when
@@ -277,7 +278,7 @@ class _LiveLink:
             except (BlockingIOError, TimeoutError):
                 break
             except ConnectionRefusedError:
-                raise self._nothing_listens() from None
+                raise ReplayError(nothing_listens(self.target)) from None
             try:
                 messages.extend(timed.message for timed in OscPacket(data).messages)
             except Exception:  # untrusted bytes: python-osc raises more than ParseError
