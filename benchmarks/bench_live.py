@@ -36,7 +36,7 @@ SIXTEENTH_S = 0.125  # at the default 120 bpm
 
 def send_frames(port: int, frames: list[tuple[float, ...]], base: float) -> None:
     """The sender process: each frame at ``base + media_time``."""
-    from v2m_bridge.osc_wire import osc_message
+    from v2m_bridge.osc.wire import osc_message
 
     sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     for args in frames:
@@ -46,7 +46,7 @@ def send_frames(port: int, frames: list[tuple[float, ...]], base: float) -> None
 
 
 def looped_frames(video: Path, seconds: float) -> list[tuple[float, ...]]:
-    from v2m_bridge.live.frame_features import iter_video_frame_features
+    from v2m_bridge.osc.frame_features import iter_video_frame_features
 
     one_pass = [f.as_osc_args() for f in iter_video_frame_features(video)]
     length = one_pass[-1][0] + (one_pass[-1][0] - one_pass[-2][0])
@@ -68,10 +68,10 @@ def main() -> int:
     parser.add_argument("--json", type=Path, help="also write the figures here")
     args = parser.parse_args()
 
-    from v2m_bridge.live.daemon import Daemon, DaemonConfig
-    from v2m_bridge.live.midi_out import MemorySink
-    from v2m_bridge.live.session import ModelBackend
-    from v2m_bridge.music.compose import load_chord_model
+    from v2m_bridge.daemon.app import Daemon, DaemonConfig
+    from v2m_bridge.daemon.midi_out import MemorySink
+    from v2m_bridge.daemon.session import ModelBackend
+    from v2m_bridge.pipeline import load_chord_model
 
     seconds = args.minutes * 60
     frames = looped_frames(args.video, seconds)
@@ -81,7 +81,7 @@ def main() -> int:
     daemon.start()
     port = daemon.server.address[1]
     control = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    from v2m_bridge.osc_wire import osc_message
+    from v2m_bridge.osc.wire import osc_message
 
     control.sendto(osc_message("/v2m/live/start", args.latency, 1.0).dgram, ("127.0.0.1", port))
     time.sleep(0.5)

@@ -31,7 +31,7 @@ def _chord_model():
 
     from v2m_bridge import model
     from v2m_bridge.errors import CheckpointError
-    from v2m_bridge.music.compose import ChordModel, load_chord_model
+    from v2m_bridge.pipeline import ChordModel, load_chord_model
 
     try:
         return load_chord_model(None), "starter model"
@@ -44,8 +44,8 @@ def _chord_model():
 
 
 def run_once(video: Path, chord_model, options, workdir: Path) -> dict[str, float]:
-    from v2m_bridge.music.compose import compose_features
-    from v2m_bridge.music.midi_file import write_midi
+    from v2m_bridge.output.midi_file import write_midi
+    from v2m_bridge.pipeline import compose_features
     from v2m_bridge.video import analyze_video
 
     started = time.perf_counter()
@@ -92,7 +92,7 @@ def main() -> int:
     if not args.video.exists():
         print(f"video not found: {args.video}", file=sys.stderr)
         return 1
-    from v2m_bridge.music.render_options import RenderOptions
+    from v2m_bridge.options import RenderOptions
 
     chord_model, model_label = _chord_model()
     options = RenderOptions(seed=0)

@@ -186,8 +186,8 @@ def start_jack(name: str) -> subprocess.Popen:
 
 
 def expected_notes(video: Path, checkpoint: Path) -> list:
-    from v2m_bridge.music.compose import compose, load_chord_model
-    from v2m_bridge.music.render_options import RenderOptions
+    from v2m_bridge.options import RenderOptions
+    from v2m_bridge.pipeline import compose, load_chord_model
 
     composition = compose(video, RenderOptions(seed=SEED), chord_model=load_chord_model(checkpoint))
     return composition.events, composition.duration

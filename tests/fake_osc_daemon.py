@@ -13,7 +13,7 @@ from collections.abc import Callable, Sequence
 from pythonosc.dispatcher import Dispatcher
 from pythonosc.osc_server import ThreadingOSCUDPServer
 
-from v2m_bridge.osc_wire import osc_message
+from v2m_bridge.osc.wire import osc_message
 
 Message = tuple[str, tuple]
 Script = Sequence[Message] | Callable[[tuple], Sequence[Message]]

@@ -15,7 +15,7 @@ import pytest
 from pythonosc.osc_bundle_builder import IMMEDIATELY, OscBundleBuilder
 from pythonosc.osc_packet import OscPacket
 
-from v2m_bridge.osc_wire import osc_message
+from v2m_bridge.osc.wire import osc_message
 
 SHARED = Path(__file__).resolve().parents[2] / "shared"
 VIDEOS = SHARED / "data" / "videos"

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from v2m_bridge.training.corpora import (
+from v2m_bridge.data.corpora import (
     CorpusError,
     infer_mode,
     iter_billboard,
@@ -18,8 +18,8 @@ from v2m_bridge.training.corpora import (
     read_timed_labels,
     split_of,
 )
-from v2m_bridge.training.corpus_import import import_corpora
-from v2m_bridge.training.dataset import read_split
+from v2m_bridge.data.corpus_import import import_corpora
+from v2m_bridge.data.dataset import read_split
 from v2m_bridge.vocab import Chord, parse_chords
 
 SHARED = Path(__file__).resolve().parents[2] / "shared"

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from v2m_bridge.errors import V2MError
-from v2m_bridge.live.frame_features import (
+from v2m_bridge.osc.frame_features import (
     CUT_MOTION_THRESHOLD,
     MIN_CUT_GAP_S,
     FrameFeatureMeter,

@@ -7,7 +7,8 @@ import numpy as np
 import pytest
 import torch
 
-from v2m_bridge.live.frames import (
+from v2m_bridge.daemon.live_composer import LiveComposer, bar_period_s
+from v2m_bridge.daemon.live_frames import (
     MAX_GAP_S,
     MOTION_SCALE,
     FrameError,
@@ -16,10 +17,9 @@ from v2m_bridge.live.frames import (
     SecondFolder,
     parse_frame,
 )
-from v2m_bridge.live.live_composer import LiveComposer, bar_period_s
-from v2m_bridge.live.scheduler import merge_from
+from v2m_bridge.daemon.scheduler import merge_from
 from v2m_bridge.music.events import ARP_CHANNEL, CHORDS_CHANNEL, NoteEvent
-from v2m_bridge.music.render_options import RenderOptions
+from v2m_bridge.options import RenderOptions
 
 
 def frame(t: float, motion: float = 0.02, cut: bool = False, rgb=(0.4, 0.3, 0.2)) -> LiveFrame:

@@ -20,9 +20,9 @@ import mido
 import pytest
 from live_helpers import TINY_AMT, VIDEOS, OscClient, jack_server
 
-from v2m_bridge.live.midi_out import RtMidiSink
-from v2m_bridge.live.scheduler import Scheduler
-from v2m_bridge.live.transport import MtcClock, OwnClock
+from v2m_bridge.daemon.midi_out import RtMidiSink
+from v2m_bridge.daemon.scheduler import Scheduler
+from v2m_bridge.daemon.transport import MtcClock, OwnClock
 from v2m_bridge.music.events import NoteEvent
 
 rtmidi = pytest.importorskip("rtmidi")
@@ -328,8 +328,8 @@ def test_serve_chases_mtc(serve, tmp_path):
 
 
 def test_doctor_and_ports_see_the_jack_server(jack):
-    from v2m_bridge.live.doctor import run_checks
-    from v2m_bridge.live.midi_out import list_ports
+    from v2m_bridge.daemon.midi_out import list_ports
+    from v2m_bridge.doctor import run_checks
 
     jack_check = next(c for c in run_checks() if c.name == "MIDI jack")
     assert jack_check.ok, jack_check.detail
@@ -344,7 +344,7 @@ def test_doctor_and_ports_see_the_jack_server(jack):
 def test_serve_plays_live_frames_of_a_real_video(serve):
     """Live mode end to end: the frame features of a real video (the montage, first cut at 5 s)
     sent at real-time pace become MIDI on time on JACK, the cut is played, and nothing hangs."""
-    from v2m_bridge.live.frame_features import iter_video_frame_features
+    from v2m_bridge.osc.frame_features import iter_video_frame_features
 
     client, recorder = serve
     frames = [f.as_osc_args() for f in iter_video_frame_features(

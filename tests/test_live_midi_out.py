@@ -9,7 +9,7 @@ import sys
 import pytest
 from live_helpers import TINY_AMT
 
-from v2m_bridge.live.midi_out import (
+from v2m_bridge.daemon.midi_out import (
     MemorySink,
     MidiPortError,
     RtMidiSink,
@@ -76,7 +76,7 @@ def test_serve_fails_fast_on_a_bad_backend():
 
 
 def test_doctor_says_how_to_get_jack(monkeypatch):
-    from v2m_bridge.live.doctor import run_checks
+    from v2m_bridge.doctor import run_checks
 
     monkeypatch.setenv("JACK_NO_START_SERVER", "1")
     monkeypatch.setenv("JACK_DEFAULT_SERVER", "v2m_no_such_server")

@@ -10,10 +10,10 @@ from pathlib import Path
 import pytest
 from live_helpers import TINY_AMT, VIDEOS, OscClient
 
-from v2m_bridge.live.daemon import Daemon, DaemonConfig
-from v2m_bridge.live.midi_out import MemorySink
-from v2m_bridge.live.osc_server import MAX_PACKET_BYTES
-from v2m_bridge.live.session import ModelBackend, splice_events
+from v2m_bridge.daemon.app import Daemon, DaemonConfig
+from v2m_bridge.daemon.midi_out import MemorySink
+from v2m_bridge.daemon.server import MAX_PACKET_BYTES
+from v2m_bridge.daemon.session import ModelBackend, splice_events
 from v2m_bridge.music.events import NoteEvent
 
 VIDEO = VIDEOS / "flower.mp4"
@@ -23,7 +23,7 @@ VIDEO = VIDEOS / "flower.mp4"
 def chord_model():
     if not TINY_AMT.is_file():
         pytest.skip(f"test fixture missing: {TINY_AMT}")
-    from v2m_bridge.music.compose import load_chord_model
+    from v2m_bridge.pipeline import load_chord_model
 
     return load_chord_model(TINY_AMT)
 
@@ -216,7 +216,7 @@ def test_reaper_pattern_file_only_sends_what_the_daemon_reads(daemon):
 def test_packets_are_timed_at_arrival_not_when_read():
     import socket
 
-    from v2m_bridge.live.osc_server import _enable_kernel_timestamps, _receive_time
+    from v2m_bridge.daemon.server import _enable_kernel_timestamps, _receive_time
 
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as receiver, \
             socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sender:

@@ -12,9 +12,9 @@ from fake_osc_daemon import closed_port
 from pythonosc.osc_message import OscMessage
 
 from v2m_bridge.cli import main as v2m_main
-from v2m_bridge.live.frame_features import FrameFeatures, iter_video_frame_features
-from v2m_bridge.live.replay import ReplayError, replay_features, replay_video
-from v2m_bridge.osc_wire import osc_message
+from v2m_bridge.osc.frame_features import FrameFeatures, iter_video_frame_features
+from v2m_bridge.osc.replay import ReplayError, replay_features, replay_video
+from v2m_bridge.osc.wire import osc_message
 
 START, FRAME, STOP = "/v2m/live/start", "/v2m/live/frame", "/v2m/live/stop"
 

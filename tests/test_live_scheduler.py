@@ -7,9 +7,9 @@ import time
 
 import pytest
 
-from v2m_bridge.live.midi_out import MemorySink
-from v2m_bridge.live.scheduler import Scheduler
-from v2m_bridge.live.transport import OwnClock
+from v2m_bridge.daemon.midi_out import MemorySink
+from v2m_bridge.daemon.scheduler import Scheduler
+from v2m_bridge.daemon.transport import OwnClock
 from v2m_bridge.music.events import ARP_CHANNEL, CHORDS_CHANNEL, NoteEvent
 
 CC123 = 123

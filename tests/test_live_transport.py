@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from v2m_bridge.live.transport import (
+from v2m_bridge.daemon.transport import (
     PAUSED,
     PLAYING,
     STOPPED,

@@ -20,10 +20,10 @@ import pytest
 from live_helpers import OscClient
 from pythonosc.osc_packet import OscPacket
 
-from v2m_bridge.live.daemon import Daemon, DaemonConfig
-from v2m_bridge.live.midi_out import MemorySink
-from v2m_bridge.live.osc_server import check_arguments
-from v2m_bridge.osc_wire import osc_message
+from v2m_bridge.daemon.app import Daemon, DaemonConfig
+from v2m_bridge.daemon.midi_out import MemorySink
+from v2m_bridge.daemon.server import check_arguments
+from v2m_bridge.osc.wire import osc_message
 
 PATCH_FILE = Path(__file__).resolve().parents[1] / "max_patch" / "v2m_bridge.maxpat"
 
@@ -401,7 +401,7 @@ def test_the_patch_sends_what_the_issue_asks_for():
 
 
 def test_frame_features_use_the_python_constants():
-    from v2m_bridge.live.frame_features import (
+    from v2m_bridge.osc.frame_features import (
         CUT_MOTION_THRESHOLD,
         FEATURE_SIZE,
         MIN_CUT_GAP_S,

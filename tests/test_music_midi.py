@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 
 from v2m_bridge.music.arrangement import ArrangeOptions, arrange
-from v2m_bridge.music.midi_file import TICKS_PER_BEAT, write_midi
-from v2m_bridge.music.output_paths import OutputPathError
+from v2m_bridge.output.midi_file import TICKS_PER_BEAT, write_midi
+from v2m_bridge.output.paths import OutputPathError
 from v2m_bridge.vocab import parse_chords, parse_key
 
 CHORDS = parse_chords("C C Am Am F F G7 G7 C C Em Em B:hdim7 E:7 Am Am")
@@ -118,7 +118,7 @@ def test_failed_write_leaves_no_partial_file(tmp_path, monkeypatch):
 
 
 def test_every_key_gets_a_valid_key_signature():
-    from v2m_bridge.music.midi_file import composition_to_midi
+    from v2m_bridge.output.midi_file import composition_to_midi
     from v2m_bridge.vocab import ALL_KEYS
 
     composition = _composition()
@@ -131,7 +131,7 @@ def test_every_key_gets_a_valid_key_signature():
 def test_notes_that_collide_after_tick_rounding_stay_balanced():
     from v2m_bridge.music.arrangement import Composition
     from v2m_bridge.music.events import NoteEvent
-    from v2m_bridge.music.midi_file import composition_to_midi
+    from v2m_bridge.output.midi_file import composition_to_midi
     from v2m_bridge.vocab import C_MAJOR
 
     # 1.0 s and 1.0004 s both round to tick 960 at 120 bpm; the third re-strikes at 1.2 s

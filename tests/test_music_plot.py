@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from v2m_bridge.music.arrangement import arrange
-from v2m_bridge.music.plot import draw_timeline, write_plot
+from v2m_bridge.output.plot import draw_timeline, write_plot
 from v2m_bridge.vocab import parse_chords
 
 

@@ -2,7 +2,7 @@
 
 End-to-end cases let the stub's ``ExecProcess`` run the command line with ``/bin/sh``: a stand-in
 ``v2m-bridge`` (whose own path has spaces and a quote) logs its exact argv and hands ``send`` to
-the real ``python -m v2m_bridge.send_cli``, which talks to a python-osc fake daemon.
+the real ``python -m v2m_bridge.cli.send``, which talks to a python-osc fake daemon.
 """
 
 from __future__ import annotations
@@ -82,7 +82,7 @@ def fake_bridge(tmp_path):
     executable.write_text(f"""#!/bin/sh
 printf '%s{FIELD_END}' "$@" >> {log_q}
 printf '{RECORD_END}' >> {log_q}
-if [ "$1" = send ]; then shift; exec {python} -m v2m_bridge.send_cli "$@"; fi
+if [ "$1" = send ]; then shift; exec {python} -m v2m_bridge.cli.send "$@"; fi
 if [ "$1" = render ]; then printf 'MThd' > "$4"; echo "wrote $4"; exit 0; fi
 echo "unexpected command $1"; exit 64
 """)

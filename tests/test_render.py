@@ -176,7 +176,7 @@ def test_plot_is_written(tmp_path, checkpoint):
 @pytest.mark.skipif(shutil.which("fluidsynth") is None or shutil.which("ffmpeg") is None,
                     reason="FluidSynth or ffmpeg not installed")
 def test_audio_and_video_with_fluidsynth(tmp_path, checkpoint):
-    from v2m_bridge.music.audio import AudioToolError, find_soundfont
+    from v2m_bridge.output.audio import AudioToolError, find_soundfont
 
     try:
         find_soundfont()
@@ -201,7 +201,7 @@ def test_audio_and_video_with_fluidsynth(tmp_path, checkpoint):
 
 def test_missing_fluidsynth_is_reported_before_the_slow_part(tmp_path, checkpoint, capsys,
                                                              monkeypatch):
-    import v2m_bridge.music.audio as audio
+    import v2m_bridge.output.audio as audio
 
     monkeypatch.setattr(audio.shutil, "which", lambda name: None)
     assert _render(MONTAGE, tmp_path / "m.mid", checkpoint, "--audio",

@@ -7,7 +7,7 @@ import pytest
 
 from v2m_bridge.emotion import EmotionError, parse_emotion_points
 from v2m_bridge.music.grid import GridError
-from v2m_bridge.music.render_options import RenderOptions
+from v2m_bridge.options import RenderOptions
 from v2m_bridge.vocab import ChordError, KeyNameError, parse_key
 
 

@@ -8,8 +8,8 @@ import types
 import pytest
 from fake_osc_daemon import FakeDaemon, closed_port
 
-from v2m_bridge.osc_send import SendError, expected_reply, parse_argument, send_message
-from v2m_bridge.send_cli import main as send_main
+from v2m_bridge.cli.send import main as send_main
+from v2m_bridge.osc.client import SendError, expected_reply, parse_argument, send_message
 
 
 def run(capsys, *argv: str) -> tuple[int, str, str]:
@@ -168,8 +168,8 @@ class _InstantBackend:
 
 def test_against_the_real_daemon_osc_server(tmp_path):
     """The daemon's own OSC server and session (model replaced): replies reach the sender."""
-    daemon_module = pytest.importorskip("v2m_bridge.live.daemon")
-    from v2m_bridge.live.midi_out import MemorySink
+    daemon_module = pytest.importorskip("v2m_bridge.daemon.app")
+    from v2m_bridge.daemon.midi_out import MemorySink
 
     video = tmp_path / "My Film.mp4"
     video.write_bytes(b"not decoded by the stand-in backend")

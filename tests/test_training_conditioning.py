@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import numpy as np
 
-from v2m_bridge.training.conditioning import (
+from v2m_bridge.data.conditioning import (
     derive_conditioning,
     derive_cuts,
     derive_emotion,
     derive_motion,
     scene_offsets_from_cuts,
 )
-from v2m_bridge.training.emotion_map import EMOTION_NAMES, emotion_chord_matrix, quality_affinity
+from v2m_bridge.data.emotion_map import EMOTION_NAMES, emotion_chord_matrix, quality_affinity
 from v2m_bridge.vocab import Chord, parse_chords
 
 

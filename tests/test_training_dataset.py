@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from training_helpers import write_tiny_layout
 
-from v2m_bridge.training.dataset import (
+from v2m_bridge.data.dataset import (
     DatasetError,
     chord_tokens,
     collate,

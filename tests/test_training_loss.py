@@ -7,7 +7,7 @@ import math
 import pytest
 import torch
 
-from v2m_bridge.training.emotion_map import EMOTION_NAMES
+from v2m_bridge.data.emotion_map import EMOTION_NAMES
 from v2m_bridge.training.loss import amt_loss, emotion_targets
 from v2m_bridge.vocab import END_CHORD_ID, PAD_CHORD_ID, Chord
 

@@ -12,10 +12,10 @@ import numpy as np
 import pytest
 
 from v2m_bridge.errors import V2MError
+from v2m_bridge.features import EMOTION_LABELS
 from v2m_bridge.video import VideoFeatures, analyze_video
 from v2m_bridge.video import analyze as analyze_module
 from v2m_bridge.video.decode import VideoInputError, decode_video
-from v2m_bridge.video.features import EMOTION_LABELS
 
 VIDEOS = Path(__file__).resolve().parents[2] / "shared" / "data" / "videos"
 MONTAGE = VIDEOS / "montage_cc0_4shots.mp4"

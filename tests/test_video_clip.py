@@ -11,6 +11,7 @@ import pytest
 import torch
 from PIL import Image
 
+from v2m_bridge.features import EMOTION_LABELS
 from v2m_bridge.video import clip_features
 from v2m_bridge.video.clip_features import (
     CLIP_MODEL_NAME,
@@ -21,7 +22,6 @@ from v2m_bridge.video.clip_features import (
     find_clip_weights,
     load_clip_model,
 )
-from v2m_bridge.video.features import EMOTION_LABELS
 
 IMAGE_SIZE = 336  # the real model's input size, so preprocessing is exercised as in production
 

@@ -8,9 +8,9 @@ import numpy as np
 import pytest
 
 import v2m_bridge.cli as top_cli
+from v2m_bridge.data.muvi_sync import ExportError, export_dataset, find_videos
 from v2m_bridge.video import VideoFeatures, analyze_video
 from v2m_bridge.video import analyze as analyze_module
-from v2m_bridge.video.export import ExportError, export_dataset, find_videos
 
 VIDEOS = Path(__file__).resolve().parents[2] / "shared" / "data" / "videos"
 MONTAGE = VIDEOS / "montage_cc0_4shots.mp4"
@@ -69,7 +69,6 @@ def test_a_folder_without_videos_is_an_error(tmp_path):
 
 
 def run_cli(monkeypatch, *argv: str) -> int:
-    monkeypatch.setattr(top_cli, "COMMAND_MODULES", ("v2m_bridge.video.cli",))
     return top_cli.main(list(argv))
 
 

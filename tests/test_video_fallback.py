@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from v2m_bridge.features import EMOTION_LABELS
 from v2m_bridge.video.fallback_emotion import estimate_emotion, frame_colour_stats
-from v2m_bridge.video.features import EMOTION_LABELS
 
 
 def solid_frame(bgr: tuple[int, int, int], size: tuple[int, int] = (90, 160)) -> np.ndarray:

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from v2m_bridge.errors import FeatureError
-from v2m_bridge.video.features import EMOTION_LABELS, VideoFeatures
+from v2m_bridge.features import EMOTION_LABELS, VideoFeatures
 from v2m_bridge.video.motion import MotionMeter
 from v2m_bridge.video.sampling import OneSecondSampler
 from v2m_bridge.video.scenes import scene_offsets_from_cuts

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import numpy as np
 
-from v2m_bridge.training.dataset import write_song, write_splits
+from v2m_bridge.data.dataset import write_song, write_splits
 from v2m_bridge.vocab import parse_chords
 
 

@@ -7,7 +7,7 @@
     chords = generate_chords(amt, ConditioningInputs.from_features(features),
                              GenerationOptions(key=parse_key("D minor"), seed=1))
 
-Names are imported on first use (PEP 562), so ``import v2m_bridge.model.cli`` and the
+Names are imported on first use (PEP 562), so ``import v2m_bridge.cli.model`` and the
 ``v2m-bridge`` command line start without loading torch.
 """
 

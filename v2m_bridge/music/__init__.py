@@ -1,25 +1,10 @@
-"""Chords to notes: voicing, arpeggios, velocity, the musical grid and MIDI files.
+"""Chords to notes: the grid, voicing, arpeggios, dynamics and the arrangement.
 
-::
-
-    from v2m_bridge.music import RenderOptions, compose, write_midi
-    composition = compose("clip.mp4", RenderOptions(key="D minor", seed=1))
-    write_midi(composition, "clip.mid")
-
-:func:`arrange` does the same from chords and feature arrays, without a model or a video.
+:func:`arrange` turns chords and per-second feature arrays into a :class:`Composition`, without
+a model or a video; :mod:`v2m_bridge.pipeline` runs the whole chain and :mod:`v2m_bridge.output`
+writes the result.
 """
 
 from v2m_bridge.music.arrangement import ArrangeOptions, Composition, arrange
-from v2m_bridge.music.compose import compose, compose_features
-from v2m_bridge.music.midi_file import write_midi
-from v2m_bridge.music.render_options import RenderOptions
 
-__all__ = [
-    "ArrangeOptions",
-    "Composition",
-    "RenderOptions",
-    "arrange",
-    "compose",
-    "compose_features",
-    "write_midi",
-]
+__all__ = ["ArrangeOptions", "Composition", "arrange"]

@@ -1,11 +1,5 @@
-"""Training, corpus import and evaluation for the AMT.
+"""Training and evaluation of the AMT and the bi-GRU: losses, the training loop, evaluation.
 
-* :mod:`.corpora` reads POP909 and McGill Billboard into per-second chord sequences in the
-  official vocabulary, normalised to C major / A minor;
-* :mod:`.conditioning` derives the video-side inputs (emotion, scene offset, motion) the corpora
-  lack, so a chord model trained on them still learns to follow a video;
-* :mod:`.dataset` writes and reads the MuVi-Sync folder layout (spec §4);
-* :mod:`.loss`, :mod:`.train`, :mod:`.evaluate` and :mod:`.starter` do the rest.
-
-Everything here imports torch lazily where it can, so the CLI stays quick to start.
+The data they read (MuVi-Sync folders, chord corpora, derived conditioning) lives in
+:mod:`v2m_bridge.data`. Torch is imported where it is used, so the CLI stays quick to start.
 """

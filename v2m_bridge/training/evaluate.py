@@ -24,8 +24,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from v2m_bridge.training.dataset import Song, collate, read_split, tiled_windows
-from v2m_bridge.training.emotion_map import EMOTION_NAMES
+from v2m_bridge.data.dataset import Song, collate, read_split, tiled_windows
+from v2m_bridge.data.emotion_map import EMOTION_NAMES
 from v2m_bridge.vocab import (
     A_MINOR,
     C_MAJOR,

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 import torch
 from torch.nn import functional
 
-from v2m_bridge.training.emotion_map import emotion_chord_matrix
+from v2m_bridge.data.emotion_map import emotion_chord_matrix
 from v2m_bridge.vocab import CHORD_VOCAB_SIZE, END_CHORD_ID, PAD_CHORD_ID
 
 DEFAULT_LOSS_LAMBDA = 0.4

@@ -18,9 +18,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from v2m_bridge.device import pick_device
-from v2m_bridge.errors import V2MError
-from v2m_bridge.training.dataset import (
+from v2m_bridge.data.dataset import (
     SEMANTIC_DIM,
     Song,
     Window,
@@ -30,6 +28,8 @@ from v2m_bridge.training.dataset import (
     tiled_windows,
     training_windows,
 )
+from v2m_bridge.device import pick_device
+from v2m_bridge.errors import V2MError
 from v2m_bridge.training.loss import DEFAULT_LOSS_LAMBDA, amt_loss
 
 log = logging.getLogger(__name__)

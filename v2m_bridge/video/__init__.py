@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from v2m_bridge.video.features import EMOTION_LABELS, VideoFeatures
+from v2m_bridge.features import EMOTION_LABELS, VideoFeatures
 
 if TYPE_CHECKING:
     from v2m_bridge.video.analyze import analyze_video

@@ -15,7 +15,7 @@ import tempfile
 from pathlib import Path
 
 from v2m_bridge.errors import FeatureError
-from v2m_bridge.video.features import FEATURES_FORMAT_VERSION, VideoFeatures
+from v2m_bridge.features import FEATURES_FORMAT_VERSION, VideoFeatures
 
 logger = logging.getLogger(__name__)
 

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from v2m_bridge.errors import V2MError
-from v2m_bridge.video.features import EMOTION_LABELS
+from v2m_bridge.features import EMOTION_LABELS
 
 if TYPE_CHECKING:
     import torch

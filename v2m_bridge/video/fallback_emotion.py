@@ -19,7 +19,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from v2m_bridge.video.features import EMOTION_LABELS
+from v2m_bridge.features import EMOTION_LABELS
 
 ANALYSIS_WIDTH_PX = 64  # colour statistics barely change below this size and cost nothing
 MOTION_FOR_FULL_AROUSAL = 30.0

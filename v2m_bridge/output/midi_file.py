@@ -17,7 +17,7 @@ import mido
 
 from v2m_bridge.music.arrangement import Composition
 from v2m_bridge.music.events import ARP_CHANNEL, CHORDS_CHANNEL
-from v2m_bridge.music.output_paths import atomic_output, check_output_path
+from v2m_bridge.output.paths import atomic_output, check_output_path
 
 TICKS_PER_BEAT = 480
 CHORDS_TRACK_NAME = "V2M Chords"

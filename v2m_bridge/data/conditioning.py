@@ -29,7 +29,7 @@ from itertools import pairwise
 
 import numpy as np
 
-from v2m_bridge.training.emotion_map import NEUTRAL_INDEX, QUALITY_AFFINITY_TABLE
+from v2m_bridge.data.emotion_map import NEUTRAL_INDEX, QUALITY_AFFINITY_TABLE
 from v2m_bridge.vocab import Chord
 
 

@@ -8,7 +8,7 @@ import signal
 import threading
 import time
 
-from v2m_bridge.live.midi_out import BACKEND_CHOICES
+from v2m_bridge.daemon.midi_out import BACKEND_CHOICES
 
 log = logging.getLogger("v2m_bridge.serve")
 
@@ -55,10 +55,10 @@ def _check_port_number(value: int | None, flag: str) -> None:
 
 
 def run_serve(args: argparse.Namespace) -> int:
-    from v2m_bridge.live.daemon import Daemon, DaemonConfig
-    from v2m_bridge.live.midi_out import open_sink
-    from v2m_bridge.live.session import ModelBackend
-    from v2m_bridge.music.compose import load_chord_model
+    from v2m_bridge.daemon.app import Daemon, DaemonConfig
+    from v2m_bridge.daemon.midi_out import open_sink
+    from v2m_bridge.daemon.session import ModelBackend
+    from v2m_bridge.pipeline import load_chord_model
 
     _check_port_number(args.port, "--port")
     _check_port_number(args.reply_port, "--reply-port")
@@ -96,7 +96,7 @@ def run_serve(args: argparse.Namespace) -> int:
 
 
 def run_ports(args: argparse.Namespace) -> int:
-    from v2m_bridge.live.midi_out import list_ports
+    from v2m_bridge.daemon.midi_out import list_ports
 
     for api, ports in list_ports().items():
         if isinstance(ports, str):
@@ -110,7 +110,7 @@ def run_ports(args: argparse.Namespace) -> int:
 
 
 def run_doctor(args: argparse.Namespace) -> int:
-    from v2m_bridge.live.doctor import run_checks
+    from v2m_bridge.doctor import run_checks
 
     problems = 0
     for check in run_checks():

@@ -19,7 +19,7 @@ import numpy as np
 from v2m_bridge import __version__
 from v2m_bridge.music.arrangement import ArrangeOptions, Composition, arrange
 from v2m_bridge.music.dynamics import Dynamics, dynamics_from_regression
-from v2m_bridge.music.render_options import RenderOptions
+from v2m_bridge.options import RenderOptions
 
 logger = logging.getLogger(__name__)
 

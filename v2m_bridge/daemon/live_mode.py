@@ -22,14 +22,14 @@ from typing import TYPE_CHECKING
 
 import torch
 
+from v2m_bridge.daemon.live_composer import LiveComposer, LiveUpdate
+from v2m_bridge.daemon.live_frames import FoldResult, SecondFolder, parse_frame
+from v2m_bridge.daemon.server import OscRequestError, Request, Route
+from v2m_bridge.daemon.transport import LiveClock
 from v2m_bridge.errors import V2MError
-from v2m_bridge.live.frames import FoldResult, SecondFolder, parse_frame
-from v2m_bridge.live.live_composer import LiveComposer, LiveUpdate
-from v2m_bridge.live.osc_server import OscRequestError, Request, Route
-from v2m_bridge.live.transport import LiveClock
 
 if TYPE_CHECKING:
-    from v2m_bridge.live.session import Session
+    from v2m_bridge.daemon.session import Session
 
 log = logging.getLogger(__name__)
 

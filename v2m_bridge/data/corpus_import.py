@@ -9,19 +9,19 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from v2m_bridge.training.conditioning import (
+from v2m_bridge.data.conditioning import (
     DEFAULT_RECIPE,
     ConditioningRecipe,
     derive_conditioning,
 )
-from v2m_bridge.training.corpora import (
+from v2m_bridge.data.corpora import (
     CorpusError,
     SongChords,
     iter_billboard,
     iter_pop909,
     split_of,
 )
-from v2m_bridge.training.dataset import write_song, write_splits
+from v2m_bridge.data.dataset import write_song, write_splits
 
 log = logging.getLogger(__name__)
 

@@ -116,7 +116,7 @@ def _training_config(args: argparse.Namespace, defaults: dict):
 
 
 def _import_corpora(args: argparse.Namespace) -> int:
-    from v2m_bridge.training.corpus_import import import_corpora
+    from v2m_bridge.data.corpus_import import import_corpora
 
     summary = import_corpora(args.out, args.pop909, args.billboard, seed=args.seed,
                              limit=args.limit)
@@ -169,10 +169,10 @@ def _train_regression(args: argparse.Namespace) -> int:
 
 
 def _evaluate(args: argparse.Namespace) -> int:
+    from v2m_bridge.data.dataset import read_split_ids
     from v2m_bridge.device import pick_device
     from v2m_bridge.model import load_amt
     from v2m_bridge.model.loading import load_default_amt
-    from v2m_bridge.training.dataset import read_split_ids
     from v2m_bridge.training.evaluate import evaluate_amt
 
     _positive("songs", args.songs)

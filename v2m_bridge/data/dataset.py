@@ -26,8 +26,8 @@ from pathlib import Path
 
 import numpy as np
 
+from v2m_bridge.data.emotion_map import EMOTION_NAMES
 from v2m_bridge.errors import V2MError
-from v2m_bridge.training.emotion_map import EMOTION_NAMES
 from v2m_bridge.vocab import PAD_CHORD_ID, ChordError, parse_chord
 
 SEMANTIC_DIM = 768

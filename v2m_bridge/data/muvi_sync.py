@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 
 from v2m_bridge.errors import V2MError
-from v2m_bridge.video.features import EMOTION_LABELS, VideoFeatures
+from v2m_bridge.features import EMOTION_LABELS, VideoFeatures
 
 logger = logging.getLogger(__name__)
 

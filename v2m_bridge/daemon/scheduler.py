@@ -21,8 +21,8 @@ from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 
-from v2m_bridge.live.midi_out import MidiSink, all_notes_off, note_off, note_on
-from v2m_bridge.live.transport import TransportClock, TransportState
+from v2m_bridge.daemon.midi_out import MidiSink, all_notes_off, note_off, note_on
+from v2m_bridge.daemon.transport import TransportClock, TransportState
 from v2m_bridge.music.events import NoteEvent
 
 log = logging.getLogger(__name__)

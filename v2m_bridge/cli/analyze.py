@@ -79,7 +79,7 @@ def run_analyze(args: argparse.Namespace) -> int:
 
 
 def run_export(args: argparse.Namespace) -> int:
-    from v2m_bridge.video.export import export_dataset, find_videos
+    from v2m_bridge.data.muvi_sync import export_dataset, find_videos
 
     videos = find_videos(args.video_dir)
     ids = export_dataset(videos, args.output_dir, _analyzer(args),

@@ -1,30 +1,22 @@
-"""The ``v2m-bridge`` command line.
+"""The ``v2m-bridge`` command line: one module per command group in this package.
 
-Each feature package owns its subcommands in a small ``cli`` module with a
-``register(subparsers)`` function; this file only collects them. Heavy imports (torch, OpenCV)
-happen inside the command functions, so ``v2m-bridge --help`` is instant.
+Each group module has a ``register(subparsers)`` function; this file collects them. Heavy imports
+(torch, OpenCV, matplotlib) happen inside the command functions, so ``--help`` is instant.
 """
 
 from __future__ import annotations
 
 import argparse
-import importlib
 import logging
 import sys
 
 from v2m_bridge import __version__
+from v2m_bridge.cli import analyze, model, render, replay, send, serve, train
 from v2m_bridge.errors import V2MError
 
-# Modules with a register(subparsers) function, in the order their commands appear in --help.
-COMMAND_MODULES: tuple[str, ...] = (
-    "v2m_bridge.model.cli",
-    "v2m_bridge.video.cli",
-    "v2m_bridge.music.cli",
-    "v2m_bridge.live.cli",
-    "v2m_bridge.send_cli",
-    "v2m_bridge.live.replay_cli",
-    "v2m_bridge.training.cli",
-)
+# Command groups, in the order their commands appear in --help. Each has a register(subparsers)
+# function; heavy imports (torch, OpenCV) stay inside the command functions.
+COMMAND_GROUPS = (model, analyze, render, serve, send, replay, train)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -36,8 +28,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     parser.add_argument("-v", "--verbose", action="store_true", help="log debug messages")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
-    for module_name in COMMAND_MODULES:
-        importlib.import_module(module_name).register(subparsers)
+    for group in COMMAND_GROUPS:
+        group.register(subparsers)
     return parser
 
 

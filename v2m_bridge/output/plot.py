@@ -19,7 +19,7 @@ from matplotlib.figure import Figure
 from v2m_bridge.emotion import EMOTIONS
 from v2m_bridge.music.arrangement import Composition
 from v2m_bridge.music.events import ARP_CHANNEL, CHORDS_CHANNEL
-from v2m_bridge.music.output_paths import atomic_output, check_output_path
+from v2m_bridge.output.paths import atomic_output, check_output_path
 
 logger = logging.getLogger(__name__)
 

@@ -10,9 +10,9 @@ import tempfile
 from pathlib import Path
 
 from v2m_bridge.emotion import EMOTIONS
-from v2m_bridge.music.output_paths import OutputPathError, check_output_path
-from v2m_bridge.music.render_options import RenderOptions
 from v2m_bridge.music.voicing import DEFAULT_REGISTER, REGISTERS
+from v2m_bridge.options import RenderOptions
+from v2m_bridge.output.paths import OutputPathError, check_output_path
 
 _DEFAULTS = RenderOptions()
 
@@ -89,8 +89,8 @@ def _progress_bar():
 
 
 def run_render(args: argparse.Namespace) -> int:
-    from v2m_bridge.music.compose import compose
-    from v2m_bridge.music.midi_file import write_midi
+    from v2m_bridge.output.midi_file import write_midi
+    from v2m_bridge.pipeline import compose
     from v2m_bridge.video.decode import check_video_path
 
     options = RenderOptions(key=args.key, primer=args.primer, emotion=args.emotion,
@@ -101,7 +101,7 @@ def run_render(args: argparse.Namespace) -> int:
     check_video_path(args.video)
     _check_outputs(args)
     if args.audio or args.video_out:  # fail before the slow part if the tools are missing
-        from v2m_bridge.music.audio import (
+        from v2m_bridge.output.audio import (
             audio_file_type,
             find_ffmpeg,
             find_fluidsynth,
@@ -140,7 +140,7 @@ def run_render(args: argparse.Namespace) -> int:
 
 def _write_extras(args: argparse.Namespace, composition, midi_path: Path) -> None:
     if args.audio or args.video_out:
-        from v2m_bridge.music.audio import mux_video, render_audio
+        from v2m_bridge.output.audio import mux_video, render_audio
 
         with contextlib.ExitStack() as stack:
             audio_path = args.audio
@@ -154,7 +154,7 @@ def _write_extras(args: argparse.Namespace, composition, midi_path: Path) -> Non
                 mux_video(args.video, audio_path, args.video_out, composition.duration)
                 print(f"wrote {args.video_out}")
     if args.plot:
-        from v2m_bridge.music.plot import write_plot
+        from v2m_bridge.output.plot import write_plot
 
         write_plot(composition, args.plot, video_path=args.video, inputs=(args.video,))
         print(f"wrote {args.plot}")

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from pythonosc.osc_packet import OscPacket
 
 from v2m_bridge.errors import V2MError
-from v2m_bridge.osc_wire import osc_message
+from v2m_bridge.osc.wire import osc_message
 
 log = logging.getLogger(__name__)
 

@@ -19,10 +19,10 @@ from pathlib import Path
 
 import numpy as np
 
+from v2m_bridge.daemon.scheduler import Scheduler
+from v2m_bridge.daemon.server import Address, OscRequestError, OscServer, Request, Route
+from v2m_bridge.daemon.transport import LiveClock, MtcClock, OwnClock, ReaperClock
 from v2m_bridge.errors import V2MError
-from v2m_bridge.live.osc_server import Address, OscRequestError, OscServer, Request, Route
-from v2m_bridge.live.scheduler import Scheduler
-from v2m_bridge.live.transport import LiveClock, MtcClock, OwnClock, ReaperClock
 from v2m_bridge.music.events import NoteEvent
 
 log = logging.getLogger(__name__)
@@ -36,7 +36,7 @@ class ModelBackend:
     """The real pipeline: video features once per video, then chords and arrangement per request.
 
     ``chord_model`` is loaded once by ``serve``
-    (:func:`v2m_bridge.music.compose.load_chord_model`).
+    (:func:`v2m_bridge.pipeline.load_chord_model`).
     """
 
     def __init__(self, chord_model, *, clip_weights: str | None = None,
@@ -53,7 +53,7 @@ class ModelBackend:
                              progress=lambda f, stage: progress(FEATURES_SHARE * f, stage))
 
     def compose(self, features, options, progress: ProgressCallback):
-        from v2m_bridge.music.compose import compose_features
+        from v2m_bridge.pipeline import compose_features
 
         return compose_features(features, options, progress, self.chord_model)
 
@@ -132,7 +132,7 @@ class Session:
         self._worker: threading.Thread | None = None
         self._lock = threading.Lock()
         self._next_status = 0.0
-        from v2m_bridge.live.live_mode import LiveMode  # here: it loads torch
+        from v2m_bridge.daemon.live_mode import LiveMode  # here: it loads torch
 
         self.live = LiveMode(self, live_clock or LiveClock(monotonic))
 
@@ -292,7 +292,7 @@ class Session:
         self._start_work(request, "regenerating", work)
 
     def on_render(self, request: Request) -> None:
-        from v2m_bridge.music.midi_file import write_midi
+        from v2m_bridge.output.midi_file import write_midi
 
         if self.composition is None:
             raise OscRequestError("no composition yet; send /v2m/video/open first")
@@ -366,7 +366,7 @@ class Session:
         return self.own_clock
 
     def options(self, **changes):
-        from v2m_bridge.music.render_options import RenderOptions
+        from v2m_bridge.options import RenderOptions
 
         values = {**self.settings, **changes}
         return RenderOptions(key=values["key"], primer=values["primer"] or "",

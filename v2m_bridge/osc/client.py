@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from pythonosc.osc_packet import OscPacket
 
 from v2m_bridge.errors import V2MError
-from v2m_bridge.osc_wire import osc_message
+from v2m_bridge.osc.wire import osc_message
 
 log = logging.getLogger(__name__)
 
@@ -35,7 +35,7 @@ ERROR_ADDRESS = "/v2m/error"
 OK_ADDRESS = "/v2m/ok"
 PACKET_ERROR_SUBJECT = "(packet)"  # the daemon's /v2m/error subject for a packet it cannot read
 
-# The daemon's answer to each request (v2m_bridge/live/session.py); any other /v2m/* gets /v2m/ok.
+# The daemon's answer to each request (v2m_bridge/daemon/session.py); any other /v2m/* gets /v2m/ok.
 EXPECTED_REPLIES = {
     "/v2m/hello": "/v2m/status",
     "/v2m/status": "/v2m/status",

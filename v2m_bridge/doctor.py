@@ -54,7 +54,7 @@ def _model() -> Check:
 
 def _midi() -> list[Check]:
     try:
-        from v2m_bridge.live.midi_out import list_ports
+        from v2m_bridge.daemon.midi_out import list_ports
         ports = list_ports()
     except (ImportError, OSError) as err:
         return [Check("MIDI", False, f"python-rtmidi does not load: {err}",

@@ -7,7 +7,7 @@ import threading
 import time
 from collections.abc import Callable
 
-from v2m_bridge.live.midi_out import (
+from v2m_bridge.daemon.midi_out import (
     CLIENT_NAME,
     MidiPortError,
     _rtmidi,

@@ -14,7 +14,7 @@ import wave
 from pathlib import Path
 
 from v2m_bridge.errors import V2MError
-from v2m_bridge.music.output_paths import atomic_output
+from v2m_bridge.output.paths import atomic_output
 
 logger = logging.getLogger(__name__)
 

@@ -18,8 +18,8 @@ import numpy as np
 
 from v2m_bridge.emotion import EMOTIONS
 from v2m_bridge.errors import V2MError
+from v2m_bridge.features import SEMANTIC_DIM
 from v2m_bridge.video.fallback_emotion import estimate_emotion
-from v2m_bridge.video.features import SEMANTIC_DIM
 
 BASE_FIELDS = ("media_time", "luma", "motion", "r", "g", "b", "cut")
 EMOTION_DIM = len(EMOTIONS)

@@ -68,8 +68,8 @@ def _port(text: str) -> int:
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    from v2m_bridge.live.replay import DEFAULT_LATENCY_S, DEFAULT_TIMEOUT_S
-    from v2m_bridge.osc_send import DEFAULT_HOST, DEFAULT_PORT
+    from v2m_bridge.osc.client import DEFAULT_HOST, DEFAULT_PORT
+    from v2m_bridge.osc.replay import DEFAULT_LATENCY_S, DEFAULT_TIMEOUT_S
 
     parser.add_argument("video", type=Path, metavar="VIDEO", help="video file to replay")
     parser.add_argument("--host", default=DEFAULT_HOST, help="daemon host (default: %(default)s)")
@@ -96,7 +96,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run_replay(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
-    from v2m_bridge.live.replay import replay_video
+    from v2m_bridge.osc.replay import replay_video
 
     total = _replay_length_s(args.video, args.seconds)
     counter = "{n:.1f}/{total:.1f} s |{bar}|" if total else "{n:.1f} s"
@@ -132,7 +132,7 @@ def _replay_length_s(path: Path, max_seconds: float | None) -> float | None:
     undecodable video before any message is sent."""
     import cv2
 
-    from v2m_bridge.live.frame_features import open_video
+    from v2m_bridge.osc.frame_features import open_video
 
     capture = open_video(path)
     try:

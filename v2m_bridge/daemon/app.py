@@ -6,12 +6,12 @@ import logging
 import threading
 from dataclasses import dataclass
 
-from v2m_bridge.live.midi_in import MidiInput
-from v2m_bridge.live.midi_out import MidiSink, RtMidiSink, auto_api_names, open_sink
-from v2m_bridge.live.osc_server import OscServer
-from v2m_bridge.live.scheduler import Scheduler
-from v2m_bridge.live.session import Session
-from v2m_bridge.live.transport import MtcClock, OwnClock, ReaperClock
+from v2m_bridge.daemon.midi_in import MidiInput
+from v2m_bridge.daemon.midi_out import MidiSink, RtMidiSink, auto_api_names, open_sink
+from v2m_bridge.daemon.scheduler import Scheduler
+from v2m_bridge.daemon.server import OscServer
+from v2m_bridge.daemon.session import Session
+from v2m_bridge.daemon.transport import MtcClock, OwnClock, ReaperClock
 
 log = logging.getLogger(__name__)
 

@@ -1,6 +1,6 @@
 """Play a video file into the daemon's live mode at real-time pace, as the Max patch would.
 
-The frame features (:mod:`v2m_bridge.live.frame_features`) are decoded ahead in a background
+The frame features (:mod:`v2m_bridge.osc.frame_features`) are decoded ahead in a background
 thread while the sender waits for each frame's moment: the frame shown at media time ``t`` is
 sent at ``start + t / speed`` on the monotonic clock. Decoding runs many times faster than real
 time, so the thread soon finishes and the sender sleeps undisturbed; the first frames go out at
@@ -24,8 +24,7 @@ from pathlib import Path
 from pythonosc.osc_packet import OscPacket
 
 from v2m_bridge.errors import V2MError
-from v2m_bridge.live.frame_features import FrameFeatures, iter_video_frame_features
-from v2m_bridge.osc_send import (
+from v2m_bridge.osc.client import (
     DEFAULT_HOST,
     DEFAULT_PORT,
     ERROR_ADDRESS,
@@ -36,7 +35,8 @@ from v2m_bridge.osc_send import (
     resolve_ipv4,
     wait_for_reply,
 )
-from v2m_bridge.osc_wire import osc_message
+from v2m_bridge.osc.frame_features import FrameFeatures, iter_video_frame_features
+from v2m_bridge.osc.wire import osc_message
 
 START_ADDRESS = "/v2m/live/start"
 STOP_ADDRESS = "/v2m/live/stop"

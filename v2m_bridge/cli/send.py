@@ -5,7 +5,7 @@ Exit codes: 0 sent (or, with ``--wait``, the expected reply came and is printed 
 invalid, 2 no answer in time or nothing listening. Progress and status messages received while
 waiting go to stderr.
 
-Also runnable as ``python -m v2m_bridge.send_cli ADDRESS ARGS...``, which skips loading the
+Also runnable as ``python -m v2m_bridge.cli.send ADDRESS ARGS...``, which skips loading the
 other commands.
 """
 
@@ -46,7 +46,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    from v2m_bridge.osc_send import DEFAULT_HOST, DEFAULT_PORT
+    from v2m_bridge.osc.client import DEFAULT_HOST, DEFAULT_PORT
 
     parser.add_argument("address", metavar="ADDRESS", help="OSC address, e.g. /v2m/render")
     parser.add_argument("values", nargs="*", metavar="ARGS", help="arguments (see below)")
@@ -68,7 +68,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def _wait_seconds(args: argparse.Namespace) -> float | None:
     """``--wait`` as seconds; repairs ``--wait /address ...``, where argparse took the address
     for the optional number."""
-    from v2m_bridge.osc_send import SendError
+    from v2m_bridge.osc.client import SendError
 
     if args.wait is None:
         return None
@@ -83,7 +83,7 @@ def _wait_seconds(args: argparse.Namespace) -> float | None:
 
 
 def run_send(args: argparse.Namespace) -> int:
-    from v2m_bridge.osc_send import parse_argument, send_message
+    from v2m_bridge.osc.client import parse_argument, send_message
 
     wait_s = _wait_seconds(args)
     values = [parse_argument(text) for text in args.values]
@@ -111,7 +111,7 @@ def run_send(args: argparse.Namespace) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """``python -m v2m_bridge.send_cli``: the send command without the other commands' imports."""
+    """``python -m v2m_bridge.cli.send``: the send command without the other commands' imports."""
     parser = argparse.ArgumentParser(prog="v2m-bridge send", epilog=_EPILOG,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     add_arguments(parser)

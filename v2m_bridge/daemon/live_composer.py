@@ -20,12 +20,12 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from v2m_bridge.live.frames import SecondFeatures, neutral_second
+from v2m_bridge.daemon.live_frames import SecondFeatures, neutral_second
 from v2m_bridge.model.amt import AMT
 from v2m_bridge.model.generate import ConditioningInputs, GenerationOptions, next_chord
 from v2m_bridge.music.arrangement import ArrangeOptions, arrange
 from v2m_bridge.music.events import NoteEvent
-from v2m_bridge.music.render_options import RenderOptions
+from v2m_bridge.options import RenderOptions
 from v2m_bridge.video.scenes import scene_offsets_from_cuts
 from v2m_bridge.vocab import Chord
 
