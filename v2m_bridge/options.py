@@ -8,9 +8,10 @@ from pathlib import Path
 
 import numpy as np
 
+from v2m_bridge.config import DEFAULT_KEY, DEFAULT_TEMPO_BPM, MAX_TEMPO_BPM, MIN_TEMPO_BPM
 from v2m_bridge.emotion import emotion_curve, parse_emotion_points
 from v2m_bridge.errors import V2MError
-from v2m_bridge.music.grid import MAX_TEMPO_BPM, MIN_TEMPO_BPM, GridError
+from v2m_bridge.music.grid import GridError
 from v2m_bridge.music.voicing import DEFAULT_REGISTER, get_register
 from v2m_bridge.vocab import Chord, Key, parse_chords, parse_key
 
@@ -19,11 +20,11 @@ from v2m_bridge.vocab import Chord, Key, parse_chords, parse_key
 class RenderOptions:
     """Everything a render needs besides the video. Parsed and checked on creation."""
 
-    key: str | Key = "C major"
+    key: str | Key = DEFAULT_KEY
     primer: str = ""
     emotion: str | None = None
     seed: int | None = None  # None: a random seed, recorded in the output
-    tempo_bpm: float = 120.0
+    tempo_bpm: float = DEFAULT_TEMPO_BPM
     checkpoint: str | Path | None = None  # AMT; None: the shipped starter model
     regression_checkpoint: str | Path | None = None  # None: heuristic dynamics
     cut_align: bool = True

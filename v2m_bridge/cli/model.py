@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 
+from v2m_bridge.config import DEFAULT_KEY
+
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     inspect = subparsers.add_parser(
@@ -20,7 +22,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     source.add_argument("--features", help="features .npz from `v2m-bridge analyze`")
     source.add_argument("--seconds", type=int, help="neutral inputs of this many seconds")
     chords.add_argument("--checkpoint", help="AMT checkpoint (default: the shipped starter)")
-    chords.add_argument("--key", default="C major", help="e.g. 'D minor', 'Bb', 'F#m'")
+    chords.add_argument("--key", default=DEFAULT_KEY, help="e.g. 'D minor', 'Bb', 'F#m'")
     chords.add_argument("--primer", default="", help="first chords, e.g. 'Dm Bb F C'")
     chords.add_argument("--emotion", help="override: an emotion or a curve '0:tense,20:sad'")
     chords.add_argument("--seed", type=int)

@@ -13,6 +13,13 @@ import math
 import sys
 from pathlib import Path
 
+from v2m_bridge.config import (
+    DEFAULT_HOST,
+    DEFAULT_LIVE_LATENCY_S,
+    DEFAULT_LIVE_TIMEOUT_S,
+    DEFAULT_PORT,
+)
+
 DEFAULT_CONFIRM_S = 2.0
 
 _EPILOG = """\
@@ -68,19 +75,18 @@ def _port(text: str) -> int:
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    from v2m_bridge.osc.client import DEFAULT_HOST, DEFAULT_PORT
-    from v2m_bridge.osc.replay import DEFAULT_LATENCY_S, DEFAULT_TIMEOUT_S
 
     parser.add_argument("video", type=Path, metavar="VIDEO", help="video file to replay")
     parser.add_argument("--host", default=DEFAULT_HOST, help="daemon host (default: %(default)s)")
     parser.add_argument("--port", type=_port, default=DEFAULT_PORT,
                         help="daemon OSC port (default: %(default)s)")
-    parser.add_argument("--latency", type=_non_negative_seconds, default=DEFAULT_LATENCY_S,
+    parser.add_argument("--latency", type=_non_negative_seconds, default=DEFAULT_LIVE_LATENCY_S,
                         help="seconds between a frame's media time and its notes "
                         "(default: %(default)s)")
     parser.add_argument("--timeout", type=_positive("a number of seconds"),
-                        default=DEFAULT_TIMEOUT_S, help="seconds without frames after which the "
-                        "daemon ends the session's notes (default: %(default)s)")
+                        default=DEFAULT_LIVE_TIMEOUT_S,
+                        help="seconds without frames after which the daemon ends the session's "
+                        "notes (default: %(default)s)")
     parser.add_argument("--speed", type=_positive("a speed factor"), default=1.0,
                         help="playback speed, 1 = real time (default: %(default)s)")
     parser.add_argument("--seconds", type=_positive("a number of seconds"), metavar="N",

@@ -46,7 +46,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    from v2m_bridge.osc.client import DEFAULT_HOST, DEFAULT_PORT
+    from v2m_bridge.config import DEFAULT_HOST, DEFAULT_PORT
 
     parser.add_argument("address", metavar="ADDRESS", help="OSC address, e.g. /v2m/render")
     parser.add_argument("values", nargs="*", metavar="ARGS", help="arguments (see below)")

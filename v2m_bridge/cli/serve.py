@@ -8,6 +8,7 @@ import signal
 import threading
 import time
 
+from v2m_bridge.config import DEFAULT_HOST, DEFAULT_PORT
 from v2m_bridge.daemon.midi_out import BACKEND_CHOICES
 
 log = logging.getLogger("v2m_bridge.serve")
@@ -19,9 +20,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         description="Load the model once, listen for OSC (see the README's OSC table) and stream "
         "chords and arpeggios to a MIDI port, following Reaper's OSC transport, MIDI Time Code "
         "or /v2m/transport/* messages. Stop with Ctrl-C or SIGTERM.")
-    serve.add_argument("--host", default="127.0.0.1", help="address to listen on "
+    serve.add_argument("--host", default=DEFAULT_HOST, help="address to listen on "
                        "(default: %(default)s; only use another on a trusted network)")
-    serve.add_argument("--port", type=int, default=9000, help="OSC port (default: %(default)s)")
+    serve.add_argument("--port", type=int, default=DEFAULT_PORT,
+                       help="OSC port (default: %(default)s)")
     serve.add_argument("--reply-port", type=int, help="send replies to the sender's host at this "
                        "port (default: the port the request came from)")
     serve.add_argument("--midi-backend", default="auto", metavar="BACKEND",

@@ -6,6 +6,7 @@ import logging
 import threading
 from dataclasses import dataclass
 
+from v2m_bridge.config import DEFAULT_HOST, DEFAULT_PORT
 from v2m_bridge.daemon.midi_in import MidiInput
 from v2m_bridge.daemon.midi_out import MidiSink, RtMidiSink, auto_api_names, open_sink
 from v2m_bridge.daemon.scheduler import Scheduler
@@ -20,8 +21,8 @@ PORT_CHECK_INTERVAL_S = 1.0
 
 @dataclass(frozen=True)
 class DaemonConfig:
-    host: str = "127.0.0.1"
-    port: int = 9000
+    host: str = DEFAULT_HOST
+    port: int = DEFAULT_PORT
     reply_port: int | None = None
     midi_backend: str = "auto"
     mtc_in: str | None = None  # "virtual" or the name of an existing MIDI source

@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING
 
 import torch
 
+from v2m_bridge.config import DEFAULT_LIVE_LATENCY_S, DEFAULT_LIVE_TIMEOUT_S
 from v2m_bridge.daemon.live_composer import LiveComposer, LiveUpdate
 from v2m_bridge.daemon.live_frames import FoldResult, SecondFolder, parse_frame
 from v2m_bridge.daemon.server import OscRequestError, Request, Route
@@ -33,8 +34,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-DEFAULT_LATENCY_S = 0.1
-DEFAULT_TIMEOUT_S = 1.0
 MAX_LATENCY_S = 10.0
 FRAME_SIGNATURES = tuple("f" * n for n in (7, 13, 775, 781))
 LIVE_ADDRESS = "(live)"  # the address of live-session errors that answer no single request
@@ -81,8 +80,8 @@ class LiveMode:
 
     def on_start(self, request: Request) -> None:
         args = [float(value) for value in request.args]
-        latency = args[0] if args else DEFAULT_LATENCY_S
-        timeout = args[1] if len(args) > 1 else DEFAULT_TIMEOUT_S
+        latency = args[0] if args else DEFAULT_LIVE_LATENCY_S
+        timeout = args[1] if len(args) > 1 else DEFAULT_LIVE_TIMEOUT_S
         if self.run is not None:
             raise OscRequestError("a live session is already running; send /v2m/live/stop first")
         if self.session.busy is not None:

@@ -19,6 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
+from v2m_bridge.config import DEFAULT_KEY
 from v2m_bridge.daemon.scheduler import Scheduler
 from v2m_bridge.daemon.server import Address, OscRequestError, OscServer, Request, Route
 from v2m_bridge.daemon.transport import LiveClock, MtcClock, OwnClock, ReaperClock
@@ -125,7 +126,7 @@ class Session:
         self.timeline_offset = 0.0
         self.features = None
         self.composition = None
-        self.settings: dict[str, object] = {"key": "C major", "primer": "", "emotion": None,
+        self.settings: dict[str, object] = {"key": DEFAULT_KEY, "primer": "", "emotion": None,
                                             "seed": None}
         self.busy: str | None = None  # what the worker is doing, or None
         self.follow_reaper = True

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from v2m_bridge.config import DEFAULT_TEMPO_BPM
 from v2m_bridge.errors import FeatureError
 from v2m_bridge.music.arpeggio import arpeggiate
 from v2m_bridge.music.dynamics import (
@@ -37,7 +38,7 @@ class ArrangeOptions:
     """How chords become notes. The CLI's defaults come from here."""
 
     key: Key = C_MAJOR
-    tempo_bpm: float = 120.0
+    tempo_bpm: float = DEFAULT_TEMPO_BPM
     cut_align: bool = True
     register: str = DEFAULT_REGISTER
     beats_per_bar: int = 4

@@ -24,6 +24,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from v2m_bridge.config import DEFAULT_TEMPO_BPM, MAX_TEMPO_BPM, MIN_TEMPO_BPM
 from v2m_bridge.errors import V2MError
 from v2m_bridge.vocab import Chord
 
@@ -32,15 +33,13 @@ class GridError(V2MError, ValueError):
     """Impossible grid settings (tempo, duration, empty chord list)."""
 
 
-MIN_TEMPO_BPM = 20.0
-MAX_TEMPO_BPM = 400.0
 
 
 @dataclass(frozen=True)
 class GridOptions:
     """Settings of the musical grid; the defaults are the CLI defaults."""
 
-    tempo_bpm: float = 120.0
+    tempo_bpm: float = DEFAULT_TEMPO_BPM
     beats_per_bar: int = 4
     cut_align: bool = True
     cut_snap_beats: float = 0.25  # cuts snap to the nearest sixteenth note

@@ -28,8 +28,6 @@ from v2m_bridge.osc.wire import osc_message
 
 log = logging.getLogger(__name__)
 
-DEFAULT_HOST = "127.0.0.1"
-DEFAULT_PORT = 9000
 PROGRESS_ADDRESS = "/v2m/progress"
 ERROR_ADDRESS = "/v2m/error"
 OK_ADDRESS = "/v2m/ok"

@@ -23,10 +23,14 @@ from pathlib import Path
 
 from pythonosc.osc_packet import OscPacket
 
+from v2m_bridge.config import (
+    DEFAULT_HOST,
+    DEFAULT_LIVE_LATENCY_S,
+    DEFAULT_LIVE_TIMEOUT_S,
+    DEFAULT_PORT,
+)
 from v2m_bridge.errors import V2MError
 from v2m_bridge.osc.client import (
-    DEFAULT_HOST,
-    DEFAULT_PORT,
     ERROR_ADDRESS,
     OK_ADDRESS,
     Outcome,
@@ -41,8 +45,6 @@ from v2m_bridge.osc.wire import osc_message
 START_ADDRESS = "/v2m/live/start"
 STOP_ADDRESS = "/v2m/live/stop"
 FRAME_ADDRESS = "/v2m/live/frame"
-DEFAULT_LATENCY_S = 0.1
-DEFAULT_TIMEOUT_S = 1.0
 MAX_ERRORS_KEPT = 10
 
 ProgressCallback = Callable[[FrameFeatures], None]
@@ -71,8 +73,8 @@ def replay_video(
     path: str | Path,
     target: tuple[str, int] = (DEFAULT_HOST, DEFAULT_PORT),
     *,
-    latency: float = DEFAULT_LATENCY_S,
-    timeout: float = DEFAULT_TIMEOUT_S,
+    latency: float = DEFAULT_LIVE_LATENCY_S,
+    timeout: float = DEFAULT_LIVE_TIMEOUT_S,
     speed: float = 1.0,
     start_session: bool = True,
     max_seconds: float | None = None,
@@ -101,8 +103,8 @@ def replay_features(
     frames: Iterable[FrameFeatures],
     target: tuple[str, int] = (DEFAULT_HOST, DEFAULT_PORT),
     *,
-    latency: float = DEFAULT_LATENCY_S,
-    timeout: float = DEFAULT_TIMEOUT_S,
+    latency: float = DEFAULT_LIVE_LATENCY_S,
+    timeout: float = DEFAULT_LIVE_TIMEOUT_S,
     speed: float = 1.0,
     start_session: bool = True,
     confirm_s: float | None = None,
