@@ -91,15 +91,13 @@ def _progress_bar():
 def run_render(args: argparse.Namespace) -> int:
     from v2m_bridge.output.midi_file import write_midi
     from v2m_bridge.pipeline import compose
-    from v2m_bridge.video.decode import check_video_path
 
     options = RenderOptions(key=args.key, primer=args.primer, emotion=args.emotion,
                             seed=args.seed, tempo_bpm=args.tempo, checkpoint=args.checkpoint,
                             regression_checkpoint=args.regression_checkpoint,
                             cut_align=not args.no_cut_align, register=args.register,
                             clip_weights=args.clip_weights)
-    check_video_path(args.video)
-    _check_outputs(args)
+    _check_outputs(args)  # the video itself is checked where it is opened (analyze_video)
     if args.audio or args.video_out:  # fail before the slow part if the tools are missing
         from v2m_bridge.output.audio import (
             audio_file_type,
@@ -120,14 +118,14 @@ def run_render(args: argparse.Namespace) -> int:
         composition = compose(args.video, options, progress=report)
     finally:
         bar.close()
-    for note in composition.notes:
+    for note in composition.provenance.notes:
         print(f"note: {note}", file=sys.stderr)
     midi_path = write_midi(composition, args.output, inputs=(args.video,))
-    names = [name for _, _, name in composition.chord_spans]
+    names = [composition.chord_name(span) for span in composition.chord_spans]
     changes = sum(1 for before, after in itertools.pairwise(names) if before != after)
     print(f"wrote {midi_path}: {composition.duration:.2f} s, {changes} chord changes, "
           f"{composition.key.name}, {composition.tempo_bpm:g} bpm, "
-          f"seed {composition.provenance.get('seed')}")
+          f"seed {composition.provenance.facts.get('seed')}")
     offsets = composition.cut_alignment()
     if offsets:
         print(f"cuts: {len(offsets)} detected; chord change or re-strike within "
