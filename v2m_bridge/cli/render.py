@@ -7,14 +7,18 @@ import contextlib
 import itertools
 import sys
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
+from v2m_bridge.config import DEFAULT_KEY, DEFAULT_TEMPO_BPM
 from v2m_bridge.emotion import EMOTIONS
 from v2m_bridge.music.voicing import DEFAULT_REGISTER, REGISTERS
 from v2m_bridge.options import RenderOptions
 from v2m_bridge.output.paths import OutputPathError, check_output_path
 
-_DEFAULTS = RenderOptions()
+if TYPE_CHECKING:
+    from v2m_bridge.music.arrangement import Composition
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -26,7 +30,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("video", type=Path, help="input video file")
     parser.add_argument("-o", "--output", type=Path, required=True, metavar="OUT.mid",
                         help="MIDI file to write")
-    parser.add_argument("--key", default=_DEFAULTS.key.name,
+    parser.add_argument("--key", default=DEFAULT_KEY,
                         help="key of the music, e.g. 'D minor', 'Bb', 'F#m' (default: %(default)s)")
     parser.add_argument("--primer", default="",
                         help="first chords, written in --key, e.g. 'C Am F G' (default: the tonic)")
@@ -36,7 +40,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--seed", type=int, default=None,
                         help="random seed; the same seed and inputs give the same file "
                         "(default: random, printed)")
-    parser.add_argument("--tempo", type=float, default=_DEFAULTS.tempo_bpm, metavar="BPM",
+    parser.add_argument("--tempo", type=float, default=DEFAULT_TEMPO_BPM, metavar="BPM",
                         help="tempo in beats per minute (default: %(default)g)")
     parser.add_argument("--checkpoint", type=Path, default=None,
                         help="AMT checkpoint (official or project); default: the starter model")
@@ -75,7 +79,7 @@ def _check_outputs(args: argparse.Namespace) -> None:
         seen[resolved] = what
 
 
-def _progress_bar():
+def _progress_bar() -> tuple[object, Callable[[float, str], None]]:
     from tqdm import tqdm
 
     bar = tqdm(total=100, unit="%", file=sys.stderr, leave=False,
@@ -136,7 +140,7 @@ def run_render(args: argparse.Namespace) -> int:
     return 0
 
 
-def _write_extras(args: argparse.Namespace, composition, midi_path: Path) -> None:
+def _write_extras(args: argparse.Namespace, composition: Composition, midi_path: Path) -> None:
     if args.audio or args.video_out:
         from v2m_bridge.output.audio import mux_video, render_audio
 

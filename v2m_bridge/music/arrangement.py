@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from v2m_bridge.config import DEFAULT_TEMPO_BPM
+from v2m_bridge.config import DEFAULT_KEY, DEFAULT_TEMPO_BPM
 from v2m_bridge.errors import FeatureError
 from v2m_bridge.music.arpeggio import arpeggiate
 from v2m_bridge.music.dynamics import (
@@ -26,7 +26,7 @@ from v2m_bridge.music.dynamics import (
 from v2m_bridge.music.events import ARP_CHANNEL, CHORDS_CHANNEL, NoteEvent
 from v2m_bridge.music.grid import ChordSpan, GridOptions, HarmonicGrid, build_grid
 from v2m_bridge.music.voicing import DEFAULT_REGISTER, Voicing, get_register, voice_progression
-from v2m_bridge.vocab import C_MAJOR, Chord, Key
+from v2m_bridge.vocab import Chord, Key, parse_key
 
 # General MIDI programs (0-based) for the audio preview; a DAW replaces them with its own sounds.
 PAD_PROGRAM = 89  # "Pad 2 (warm)"
@@ -37,7 +37,7 @@ ARP_PROGRAM = 0  # "Acoustic Grand Piano", as the official renderer
 class ArrangeOptions:
     """How chords become notes. The CLI's defaults come from here."""
 
-    key: Key = C_MAJOR
+    key: Key = field(default_factory=lambda: parse_key(DEFAULT_KEY))
     tempo_bpm: float = DEFAULT_TEMPO_BPM
     cut_align: bool = True
     register: str = DEFAULT_REGISTER
