@@ -21,7 +21,7 @@ LATENCY = 0.1
 
 @pytest.fixture(scope="module")
 def chord_model():
-    from v2m_bridge.pipeline import load_chord_model
+    from v2m_bridge.model.loading import load_chord_model
 
     return load_chord_model(None)  # the shipped starter model, as `serve` uses
 

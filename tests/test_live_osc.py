@@ -23,7 +23,7 @@ VIDEO = VIDEOS / "flower.mp4"
 def chord_model():
     if not TINY_AMT.is_file():
         pytest.skip(f"test fixture missing: {TINY_AMT}")
-    from v2m_bridge.pipeline import load_chord_model
+    from v2m_bridge.model.loading import load_chord_model
 
     return load_chord_model(TINY_AMT)
 

@@ -60,7 +60,7 @@ def run_serve(args: argparse.Namespace) -> int:
     from v2m_bridge.daemon.app import Daemon, DaemonConfig
     from v2m_bridge.daemon.midi_out import open_sink
     from v2m_bridge.daemon.session import ModelBackend
-    from v2m_bridge.pipeline import load_chord_model
+    from v2m_bridge.model.loading import load_chord_model
 
     _check_port_number(args.port, "--port")
     _check_port_number(args.reply_port, "--reply-port")
@@ -69,9 +69,7 @@ def run_serve(args: argparse.Namespace) -> int:
                           midi_backend=args.midi_backend, mtc_in=args.mtc_in)
     sink = open_sink(config.midi_backend, config.client_name)  # fail fast, before the model
     try:
-        chord_model = load_chord_model(args.checkpoint)
-        if args.device:
-            chord_model.amt.to(args.device)
+        chord_model = load_chord_model(args.checkpoint, args.device)
         log.info("chord model: %s%s", chord_model.label, f" ({chord_model.note})"
                  if chord_model.note else "")
         backend = ModelBackend(chord_model, clip_weights=args.clip_weights, device=args.device)

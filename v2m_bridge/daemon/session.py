@@ -25,6 +25,7 @@ from v2m_bridge.daemon.server import Address, OscRequestError, OscServer, Reques
 from v2m_bridge.daemon.transport import LiveClock, MtcClock, OwnClock, ReaperClock
 from v2m_bridge.errors import V2MError
 from v2m_bridge.music.events import NoteEvent
+from v2m_bridge.music.grid import ChordSpan
 
 log = logging.getLogger(__name__)
 
@@ -37,7 +38,7 @@ class ModelBackend:
     """The real pipeline: video features once per video, then chords and arrangement per request.
 
     ``chord_model`` is loaded once by ``serve``
-    (:func:`v2m_bridge.pipeline.load_chord_model`).
+    (:func:`v2m_bridge.model.loading.load_chord_model`).
     """
 
     def __init__(self, chord_model, *, clip_weights: str | None = None,
@@ -98,12 +99,14 @@ def splice_events(old: list[NoteEvent], new: list[NoteEvent], start: float, end:
     return sorted(kept)
 
 
-def splice_spans(old: list, new: list, start: float, end: float) -> list:
-    """Chord spans ``(start_s, end_s, name)`` spliced like :func:`splice_events`."""
-    spans = [(s, min(e, start), n) for s, e, n in old if s < start]
-    spans += [(max(s, start), min(e, end), n) for s, e, n in new if s < end and e > start]
-    spans += [(max(s, end), e, n) for s, e, n in old if e > end]
-    return sorted(span for span in spans if span[1] > span[0])
+def splice_spans(old: tuple[ChordSpan, ...], new: tuple[ChordSpan, ...], start: float,
+                 end: float) -> tuple[ChordSpan, ...]:
+    """Chord spans spliced like :func:`splice_events`."""
+    spans = [dataclasses.replace(s, end=min(s.end, start)) for s in old if s.start < start]
+    spans += [dataclasses.replace(s, start=max(s.start, start), end=min(s.end, end))
+              for s in new if s.start < end and s.end > start]
+    spans += [dataclasses.replace(s, start=max(s.start, end)) for s in old if s.end > end]
+    return tuple(sorted((s for s in spans if s.end > s.start), key=lambda s: (s.start, s.end)))
 
 
 class Session:
@@ -284,7 +287,8 @@ class Session:
             new = self.backend.compose(features, options, progress)
             composition = dataclasses.replace(
                 old, events=splice_events(old.events, new.events, start, end),
-                chord_spans=splice_spans(old.chord_spans, new.chord_spans, start, end))
+                grid=dataclasses.replace(old.grid, spans=splice_spans(
+                    old.chord_spans, new.chord_spans, start, end)))
             with self._lock:
                 self.composition = composition
             self.scheduler.set_events(composition.events, self.timeline_offset)
