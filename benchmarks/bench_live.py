@@ -69,8 +69,8 @@ def main() -> int:
     args = parser.parse_args()
 
     from v2m_bridge.daemon.app import Daemon, DaemonConfig
+    from v2m_bridge.daemon.backend import ModelBackend
     from v2m_bridge.daemon.midi_out import MemorySink
-    from v2m_bridge.daemon.session import ModelBackend
     from v2m_bridge.pipeline import load_chord_model
 
     seconds = args.minutes * 60
