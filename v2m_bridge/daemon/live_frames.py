@@ -16,13 +16,12 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from v2m_bridge.emotion import EMOTIONS
 from v2m_bridge.errors import V2MError
-from v2m_bridge.features import SEMANTIC_DIM
+from v2m_bridge.features import EMOTION_DIM, SEMANTIC_DIM, check_per_second
+from v2m_bridge.features import EMOTION_LABELS as EMOTIONS
 from v2m_bridge.video.fallback_emotion import estimate_emotion
 
 BASE_FIELDS = ("media_time", "luma", "motion", "r", "g", "b", "cut")
-EMOTION_DIM = len(EMOTIONS)
 # argument count -> (has emotion, has semantic)
 FRAME_LAYOUTS = {
     len(BASE_FIELDS): (False, False),
@@ -91,6 +90,10 @@ class SecondFeatures:
     emotion: np.ndarray  # (6,)
     semantic: np.ndarray  # (768,), zeros when Max sent none and no image was encoded
     frames: int  # how many frames went in (0 for a second filled across a gap)
+
+    def __post_init__(self) -> None:
+        check_per_second({"semantic": [self.semantic], "emotion": [self.emotion],
+                          "motion": [self.motion]}, ranges=True)
 
 
 def neutral_second(second: int) -> SecondFeatures:
