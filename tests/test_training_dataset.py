@@ -8,17 +8,14 @@ import numpy as np
 import pytest
 from training_helpers import write_tiny_layout
 
-from v2m_bridge.data.dataset import (
+from v2m_bridge.data.dataset import chord_tokens, collate, tiled_windows, training_windows
+from v2m_bridge.data.muvi_sync import (
     DatasetError,
-    chord_tokens,
-    collate,
     read_chord_lab,
     read_song,
     read_split,
     read_split_ids,
     read_value_lab,
-    tiled_windows,
-    training_windows,
     write_splits,
 )
 from v2m_bridge.vocab import PAD_CHORD_ID, Chord

@@ -19,17 +19,24 @@ import numpy as np
 import torch
 
 from v2m_bridge.data.dataset import (
-    SEMANTIC_DIM,
-    Song,
     Window,
     chord_tokens,
     collate,
-    read_split,
     tiled_windows,
     training_windows,
 )
+from v2m_bridge.data.muvi_sync import Song, read_split
 from v2m_bridge.device import pick_device
 from v2m_bridge.errors import V2MError
+from v2m_bridge.features import SEMANTIC_DIM
+from v2m_bridge.model import (
+    AMT,
+    AMTConfig,
+    RegressionConfig,
+    VideoRegression,
+    save_amt,
+    save_regression,
+)
 from v2m_bridge.training.loss import DEFAULT_LOSS_LAMBDA, amt_loss
 
 log = logging.getLogger(__name__)
@@ -135,7 +142,7 @@ def cut_weights(batch: dict, cut_weight: float) -> torch.Tensor | None:
 
 
 def silence_semantic_input(model) -> None:
-    """Zero the AMT's weights from the 768 CLIP dimensions and keep them at zero.
+    """Zero the AMT's weights from the SEMANTIC_DIM CLIP dimensions and keep them at zero.
 
     Chord corpora have no pictures; a model trained with zero semantic input would otherwise keep
     random initial weights there and turn real CLIP features into noise at inference.
@@ -192,8 +199,6 @@ def _write_history(out_dir: Path, history: list[EpochRecord]) -> None:
 def train_amt(data_dir: Path, out_dir: Path, amt_config=None, config: TrainConfig | None = None,
               resume: bool = False, metadata: dict | None = None) -> TrainResult:
     """Train an AMT on a MuVi-Sync layout folder; see the module docstring for the outputs."""
-    from v2m_bridge.model import AMT, AMTConfig, save_amt
-
     config = config or TrainConfig()
     data_dir, out_dir = Path(data_dir), Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -343,8 +348,6 @@ def train_regression(data_dir: Path, out_dir: Path, regression_config=None,
                      config: TrainConfig | None = None, resume: bool = False) -> Path:
     """Train the bi-GRU on ``vevo_loudness`` and ``vevo_note_density`` targets (MSE, as the
     official ``train_regression.py``, but over real seconds only). Returns the best checkpoint."""
-    from v2m_bridge.model import RegressionConfig, VideoRegression, save_regression
-
     config = config or TrainConfig(epochs=20, learning_rate=1e-3, weight_decay=1e-5)
     data_dir, out_dir = Path(data_dir), Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
