@@ -10,9 +10,10 @@ link we want the model to learn, with noise so that the link is loose, like a re
   mixed with some neutral mass, sharpened and jittered in log space, and renormalised. So "sad"
   means "minor chords around here", "exciting" means "major, sus4 and dominant chords around here".
 * **scene offset** (seconds since the current scene began + 1, the in-memory convention of
-  :func:`v2m_bridge.features.scene_offsets_from_cuts`): cuts are placed at section starts and most phrase starts, sometimes halfway through a
-  phrase or at another chord change, but only where the chord changes, plus a few random cuts
-  (one per minute on average), so a cut nearly always coincides with a chord change.
+  :func:`v2m_bridge.features.scene_offsets_from_cuts`): cuts are placed at section starts and
+  most phrase starts, sometimes halfway through a phrase or at another chord change, but only
+  where the chord changes, plus a few random cuts (one per minute on average), so a cut nearly
+  always coincides with a chord change.
 * **motion** (0–255 frame-difference scale): grows with the local harmonic rhythm (chord changes
   per second around each second), times log-normal noise; ``motion[0] = 0`` as in the official
   extractor.

@@ -74,8 +74,9 @@ def collate(windows: Sequence[Window], with_semantic: bool = True) -> dict:
 
     Keys: ``x``/``tgt`` (B, L) chord ids (PAD 158 after a window's end), ``key`` (B,), video
     features for the window's seconds ``scene_offset``/``motion`` (B, L), ``emotion`` (B, L, 6),
-    ``tgt_emotion`` (B, L, 6) = emotion at the target seconds, ``semantic`` (B, L, SEMANTIC_DIM) when
-    ``with_semantic``, and ``loudness``/``note_density`` (B, L) when the songs have them.
+    ``tgt_emotion`` (B, L, 6) = emotion at the target seconds, ``semantic`` (B, L,
+    SEMANTIC_DIM) when ``with_semantic``, and ``loudness``/``note_density`` (B, L) when the songs
+    have them.
     """
     import torch
 
