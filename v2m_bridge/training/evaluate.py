@@ -23,6 +23,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from tqdm import tqdm
 
 from v2m_bridge.data.dataset import collate, tiled_windows
 from v2m_bridge.data.muvi_sync import Song, read_split
@@ -200,9 +201,7 @@ def evaluate_amt(model, data_dir: Path, split: str = "test", *, generate_songs: 
     chosen = songs[:generate_songs]
     iterator = chosen
     if progress:
-        from tqdm import tqdm
-
-        iterator = tqdm(chosen, desc="generating", unit="song")
+            iterator = tqdm(chosen, desc="generating", unit="song")
     for index, song in enumerate(iterator):
         inputs = _inputs_for(song, generate_seconds)
         key = A_MINOR if song.minor else C_MAJOR
