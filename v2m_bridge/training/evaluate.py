@@ -201,7 +201,7 @@ def evaluate_amt(model, data_dir: Path, split: str = "test", *, generate_songs: 
     chosen = songs[:generate_songs]
     iterator = chosen
     if progress:
-            iterator = tqdm(chosen, desc="generating", unit="song")
+        iterator = tqdm(chosen, desc="generating", unit="song")
     for index, song in enumerate(iterator):
         inputs = _inputs_for(song, generate_seconds)
         key = A_MINOR if song.minor else C_MAJOR
