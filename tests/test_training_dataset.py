@@ -96,3 +96,13 @@ def test_windows_and_batches(tmp_path: Path) -> None:
 
     r, a = chord_tokens(torch.tensor([chord.id, 0]))
     assert r.tolist() == [chord.root_id, 0] and a.tolist() == [chord.quality_id, 0]
+
+
+def test_song_arrays_are_checked_when_read(tmp_path: Path) -> None:
+    write_tiny_layout(tmp_path, n_songs=1, seconds=6)
+    semantic = np.zeros((6, 768), np.float32)
+    semantic[2, 0] = np.nan
+    (tmp_path / "vevo_semantic/all/2d/clip_l14p").mkdir(parents=True)
+    np.save(tmp_path / "vevo_semantic/all/2d/clip_l14p/s0.npy", semantic)
+    with pytest.raises(DatasetError, match="song s0: semantic contains NaN"):
+        read_song(tmp_path, "s0")
