@@ -19,7 +19,7 @@ from v2m_bridge.data.corpora import (
     split_of,
 )
 from v2m_bridge.data.corpus_import import import_corpora
-from v2m_bridge.data.dataset import read_split
+from v2m_bridge.data.muvi_sync import read_split
 from v2m_bridge.vocab import Chord, parse_chords
 
 SHARED = Path(__file__).resolve().parents[2] / "shared"
