@@ -163,6 +163,30 @@ def test_a_cut_moves_the_change_onto_it(amt):
     assert live.complete([second(6)]) is None  # nothing new: that chord is already planned
 
 
+def test_prepared_work_gives_what_completing_gives_or_is_redone(amt):
+    """Working ahead on a second as it stands changes nothing: the same chords, notes and
+    generator state as completing it without; a second that completes otherwise is redone."""
+    plain, ahead = composer(amt), composer(amt)
+    for n in range(5, 12):
+        expected = plain.complete([second(n)])
+        ahead.prepare(second(n, motion=9.0 if n == 8 else 3.0))  # at 8 a later frame changed it
+        steps = len(plain.chords)
+        if n != 8:
+            ahead.amt = None  # completing must use what was prepared, not the model
+        got = ahead.complete([second(n)])
+        ahead.amt = plain.amt
+        assert len(ahead.chords) == steps
+        assert (got.start, got.events, got.chords) == (expected.start, expected.events,
+                                                       expected.chords)
+        assert ahead.chords == plain.chords
+        assert torch.equal(ahead.generator.get_state(), plain.generator.get_state())
+    plain.cut(12.3, second(12))
+    ahead.cut(12.3, second(12))
+    ahead.prepare(second(12))  # the chord after 12 came at the cut: nothing to prepare
+    assert plain.complete([second(12)]) is None and ahead.complete([second(12)]) is None
+    assert ahead.chords == plain.chords
+
+
 def test_long_sessions_slide_the_model_window(amt):
     live = composer(amt)
     for n in range(5, 5 + amt.config.max_sequence_chord + 20):

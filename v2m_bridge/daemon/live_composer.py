@@ -57,6 +57,30 @@ class LiveUpdate:
     chords: list[tuple[float, str]]  # (media start, name in the key) of chord spans from start
 
 
+@dataclass(frozen=True)
+class _Prepared:
+    """What :meth:`LiveComposer.complete` gives if the current second completes as ``features``
+    and nothing else changed since (same chords, seconds, cuts and generator state)."""
+
+    features: SecondFeatures
+    n_chords: int
+    n_cuts: int
+    state: torch.Tensor  # the generator's state before the step ...
+    state_after: torch.Tensor  # ... and after it
+    chord: Chord
+    update: LiveUpdate
+
+    def holds_for(self, composer: LiveComposer, seconds: list[SecondFeatures]) -> bool:
+        if len(seconds) != 1 or (self.n_chords, self.n_cuts) != (len(composer.chords),
+                                                                 len(composer.cuts)):
+            return False
+        new, seen = seconds[0], self.features
+        return (new.second == seen.second and new.frames == seen.frames
+                and new.motion == seen.motion and np.array_equal(new.emotion, seen.emotion)
+                and np.array_equal(new.semantic, seen.semantic)
+                and torch.equal(composer.generator.get_state(), self.state))
+
+
 class LiveComposer:
     """One live run from media second ``origin`` (a seek starts a new one)."""
 
@@ -74,6 +98,7 @@ class LiveComposer:
         self.chords: list[Chord] = self.generation.normalised_primer()  # [i]: second origin + i
         self.seconds: list[SecondFeatures] = []  # complete seconds, [i]: second origin + i
         self.cuts: list[float] = []  # media seconds
+        self._prepared: _Prepared | None = None
 
     # --- triggers ------------------------------------------------------------------------------
 
@@ -81,8 +106,37 @@ class LiveComposer:
         """The primer's first chord(s), from the first frame on."""
         return self._update(float(self.origin))
 
+    def prepare(self, partial: SecondFeatures) -> None:
+        """Work ahead: ``partial`` (the current second as seen so far) is likely complete, its
+        next frame being due in the next second. Choose the chord after it and arrange now, so
+        that :meth:`complete` only has to check that the second completed as ``partial`` stood.
+        Nothing visible changes: chords, seconds and the generator's state are put back, and a
+        second that completes otherwise (a later frame, an image, a cut) is worked out afresh."""
+        self._prepared = None
+        if (partial.second != self.origin + len(self.seconds)
+                or len(self.chords) != len(self.seconds) + 1):
+            return  # the chord after this second is already chosen (at a cut)
+        n_chords, state = len(self.chords), self.generator.get_state()
+        self.seconds.append(partial)
+        try:
+            chord = self._next_chord(self.seconds)
+            self.chords.append(chord)
+            update = self._update(float(self.origin + n_chords))
+        finally:
+            del self.seconds[-1:], self.chords[n_chords:]
+            state_after = self.generator.get_state()
+            self.generator.set_state(state)
+        self._prepared = _Prepared(partial, n_chords, len(self.cuts), state, state_after, chord,
+                                   update)
+
     def complete(self, seconds: list[SecondFeatures]) -> LiveUpdate | None:
         """Seconds just completed (in order): choose the chord after each, then re-arrange."""
+        prepared, self._prepared = self._prepared, None
+        if prepared is not None and prepared.holds_for(self, seconds):
+            self.seconds.append(seconds[0])
+            self.chords.append(prepared.chord)
+            self.generator.set_state(prepared.state_after)
+            return prepared.update
         first_new = len(self.chords)
         for features in seconds:
             if features.second != self.origin + len(self.seconds):

@@ -69,6 +69,8 @@ class LiveRun:
     epoch: int = 0  # counts seeks: jobs queued before the latest one are dropped
     timeouts_reported: int = 0
     sender: tuple[str, int] | None = None  # of the latest frame: told when frames stop
+    last_frame_time: float | None = None  # media time of the latest frame in order
+    queued: int = 0  # jobs queued for this run so far (OSC thread): newer work skips a prepare
 
 
 @dataclass(frozen=True)
@@ -123,9 +125,11 @@ class LiveMode:
         self.clock.timeout_s = timeout
         self.clock.stop(now=request.received)
         # one step is a small forward pass: spreading it over threads costs more than it saves,
-        # and the scheduler and OSC threads keep the other cores (restored at stop)
+        # and the scheduler and OSC threads keep the other cores (restored at stop). torch's
+        # thread count is per thread once a thread has used torch, so the worker sets its own.
         run_threads = torch.get_num_threads()
         torch.set_num_threads(1)
+        self.context.worker.submit(lambda: torch.set_num_threads(1))
         scheduler = self.context.scheduler
         scheduler.chase = False  # live notes are never struck late: a seek starts afresh
         scheduler.set_clock(self.clock)
@@ -144,7 +148,9 @@ class LiveMode:
         """End the session and every note; the offline composition (if any) plays again."""
         with self._lock:  # a composition job still running hands nothing over after this
             if self.run is not None:
-                torch.set_num_threads(self.run.torch_threads)
+                threads = self.run.torch_threads
+                torch.set_num_threads(threads)
+                self.context.worker.submit(lambda: torch.set_num_threads(threads))
             self.run = None
             self.clock.stop()
             self.context.hand_back()
@@ -168,7 +174,9 @@ class LiveMode:
                 "treated as a seek: notes ended, the music restarts there"))
         job = self._job(run, fold, frame.media_time, request.received)
         if job is not None:
+            run.queued += 1
             self.context.worker.submit(lambda: self._compose(run, job))
+        self._prepare_if_last(run, fold, frame.media_time)
 
     def on_image(self, request: Request) -> None:
         path, media_time = request.args[0], float(request.args[1])
@@ -220,6 +228,34 @@ class LiveMode:
         return ComposeJob(run.epoch, media_time, received,
                           self.context.settings().options if restart else None,
                           fold.completed, fold.cut_at, partial)
+
+    def _prepare_if_last(self, run: LiveRun, fold: FoldResult, media_time: float) -> None:
+        """(OSC thread) A frame whose successor is due in the next second is likely the last of
+        its second: the worker works out the next chord and notes now, from this second as it
+        stands (:meth:`LiveComposer.prepare`), and the frame that completes it only checks that
+        nothing changed. Only past frames go in; what is prepared is the same as what would be
+        computed at completion, or thrown away."""
+        if fold.late:
+            return
+        previous, run.last_frame_time = run.last_frame_time, media_time
+        second = run.folder.current_second
+        if fold.seek_to is not None or fold.cut_at is not None or previous is None or (
+                second is None):
+            return
+        step = media_time - previous
+        if not 0.0 < step <= 1.0 or media_time + 1.25 * step < second + 1:
+            return
+        partial = run.folder.partial()
+        if partial is not None:
+            run.queued += 1
+            ticket = run.queued
+            self.context.worker.submit(lambda: self._prepare(run, ticket, partial))
+
+    def _prepare(self, run: LiveRun, ticket: int, partial: SecondFeatures) -> None:
+        """(model worker) See :meth:`_prepare_if_last`. Skipped when a later job is queued
+        already: a prepare never holds up the work of a frame that came after it."""
+        if self.run is run and run.queued == ticket and run.composer is not None:
+            run.composer.prepare(partial)
 
     def _compose(self, run: LiveRun, job: ComposeJob) -> None:
         """Model step and arrangement (model worker), then the notes to the scheduler."""
