@@ -27,8 +27,9 @@ from v2m_bridge.vocab import CHORD_VOCAB_SIZE, QUALITY_VOCAB_SIZE, ROOT_VOCAB_SI
 
 def concat_video_features(semantic: torch.Tensor, scene_offset: torch.Tensor,
                           motion: torch.Tensor, emotion: torch.Tensor,
-                          length: int | None = None) -> torch.Tensor:
-    """``[semantic | scene_offset | motion | emotion]`` as ``(B, T, 776)``, checked.
+                          length: int | None = None, *, finite: bool = False) -> torch.Tensor:
+    """``[semantic | scene_offset | motion | emotion]`` as ``(B, T, 776)``, checked (``finite``:
+    the caller checked already that every value is finite, as ``ConditioningInputs`` does).
 
     When ``length`` is given and longer than ``T``, the sequence is zero padded to it, as the
     official loaders pad every video to 300 seconds (the encoder has no padding mask, so the
@@ -45,7 +46,7 @@ def concat_video_features(semantic: torch.Tensor, scene_offset: torch.Tensor,
             raise FeatureError(f"{name} must be {shape} to match semantic (B, T) = "
                                f"{(batch, seconds)}, got {tuple(tensor.shape)}")
     video = torch.cat([semantic, scene_offset.unsqueeze(-1), motion.unsqueeze(-1), emotion], -1)
-    if not torch.isfinite(video).all():
+    if not finite and not torch.isfinite(video).all():
         raise FeatureError("video features contain NaN or infinite values")
     if length is not None and seconds < length:
         video = nn.functional.pad(video, (0, 0, 0, length - seconds))
@@ -88,13 +89,15 @@ class AMT(nn.Module):
         return self.Wout.weight.device
 
     def encode(self, semantic: torch.Tensor, scene_offset: torch.Tensor, motion: torch.Tensor,
-               emotion: torch.Tensor) -> torch.Tensor:
-        """Encode up to ``max_sequence_video`` seconds of video into memory ``(B, S, d)``."""
+               emotion: torch.Tensor, *, finite: bool = False) -> torch.Tensor:
+        """Encode up to ``max_sequence_video`` seconds of video into memory ``(B, S, d)``
+        (``finite``: see :func:`concat_video_features`)."""
         limit = self.config.max_sequence_video
         if semantic.dim() == 3 and semantic.shape[1] > limit:
             raise FeatureError(f"{semantic.shape[1]} seconds of video exceed the encoder's "
                                f"{limit}; generate_chords() splits long videos into windows")
-        video = concat_video_features(semantic, scene_offset, motion, emotion, length=limit)
+        video = concat_video_features(semantic, scene_offset, motion, emotion, length=limit,
+                                      finite=finite)
         video = self.positional_encoding_video(self.Linear_vis(video.to(self.device)))
         return self.transformer.encoder(video)
 
@@ -115,12 +118,13 @@ class AMT(nn.Module):
 
     def forward(self, root: torch.Tensor, attr: torch.Tensor, key: torch.Tensor,
                 semantic: torch.Tensor, scene_offset: torch.Tensor, motion: torch.Tensor,
-                emotion: torch.Tensor) -> torch.Tensor:
-        """Teacher-forced logits ``(B, L, 159)`` with a causal mask over the chord prefix."""
+                emotion: torch.Tensor, *, finite: bool = False) -> torch.Tensor:
+        """Teacher-forced logits ``(B, L, 159)`` with a causal mask over the chord prefix
+        (``finite``: see :func:`concat_video_features`)."""
         if root.shape[-1] > self.config.max_sequence_chord:
             raise ValueError(f"{root.shape[-1]} chords exceed max_sequence_chord "
                              f"{self.config.max_sequence_chord}")
-        memory = self.encode(semantic, scene_offset, motion, emotion)
+        memory = self.encode(semantic, scene_offset, motion, emotion, finite=finite)
         hidden = self.transformer.decoder(self.embed_chords(root, attr, key), memory)
         return self.Wout(hidden)
 

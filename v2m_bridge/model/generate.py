@@ -178,7 +178,7 @@ def _fill_window_cached(amt: AMT, window: ConditioningInputs, chords: list[Chord
                         stop: int, key: torch.Tensor, options: GenerationOptions,
                         generator: torch.Generator, on_chord: Callable[[], None]) -> None:
     """Extend ``chords`` to ``stop`` using positions ``start..stop-1`` as one decoder window."""
-    memory = amt.encode(*window.tensors(amt.device))
+    memory = amt.encode(*window.tensors(amt.device), finite=True)
     cache = amt.new_cache(memory, max_len=stop - start)
     for position in range(start, stop - 1):
         logits = amt.decode_step(*_tokens(chords[position], amt.device), key, cache,
@@ -201,10 +201,11 @@ def _fill_window_uncached(amt: AMT, window: ConditioningInputs, chords: list[Cho
 
 def _prefix_logits(amt: AMT, video: tuple[torch.Tensor, ...], prefix: Sequence[Chord],
                    key: torch.Tensor) -> torch.Tensor:
-    """Logits ``(159,)`` for the chord after ``prefix``, one full forward pass."""
+    """Logits ``(159,)`` for the chord after ``prefix``, one full forward pass (``video`` from
+    :meth:`ConditioningInputs.tensors`, checked finite)."""
     root = torch.tensor([[c.root_id for c in prefix]], device=amt.device)
     attr = torch.tensor([[c.quality_id for c in prefix]], device=amt.device)
-    return amt(root, attr, key, *video)[0, -1]
+    return amt(root, attr, key, *video, finite=True)[0, -1]
 
 
 @torch.inference_mode()
@@ -219,7 +220,8 @@ def next_chord(amt: AMT, inputs: ConditioningInputs, prefix: Sequence[Chord],
                               f"chords, got {len(prefix)}")
     if options.emotion_override is not None:
         inputs = inputs.with_emotion(options.emotion_override, options.emotion_weight)
-    amt.eval()
+    if amt.training:  # eval() walks every module: ~0.1 ms of each live step
+        amt.eval()
     key = torch.tensor([options.key.mode_value], device=amt.device)
     logits = _prefix_logits(amt, inputs.tensors(amt.device), prefix, key)
     return sample_next_chord(logits, history, options, generator)
