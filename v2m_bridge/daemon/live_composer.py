@@ -48,6 +48,14 @@ def bar_period_s(tempo_bpm: float, beats_per_bar: int) -> int:
     return MAX_BAR_PERIOD_S
 
 
+def warm_up(amt: AMT, options: RenderOptions) -> None:
+    """A throwaway first second (own generator, nothing kept), so that the session's first real
+    one does not pay one-time costs: torch's start-up on this thread, first allocations."""
+    composer = LiveComposer(amt, options, 0, torch.Generator())
+    composer.begin()
+    composer.complete([neutral_second(0)])
+
+
 @dataclass(frozen=True)
 class LiveUpdate:
     """New notes (media seconds) that replace what was planned from ``start`` on."""

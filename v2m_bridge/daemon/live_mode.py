@@ -25,7 +25,7 @@ import torch
 
 from v2m_bridge.config import DEFAULT_LIVE_LATENCY_S, DEFAULT_LIVE_TIMEOUT_S
 from v2m_bridge.daemon.clients import Clients
-from v2m_bridge.daemon.live_composer import LiveComposer, LiveUpdate
+from v2m_bridge.daemon.live_composer import LiveComposer, LiveUpdate, warm_up
 from v2m_bridge.daemon.live_frames import FoldResult, SecondFeatures, SecondFolder, parse_frame
 from v2m_bridge.daemon.scheduler import Scheduler
 from v2m_bridge.daemon.server import OscRequestError, Request
@@ -130,6 +130,8 @@ class LiveMode:
         run_threads = torch.get_num_threads()
         torch.set_num_threads(1)
         self.context.worker.submit(lambda: torch.set_num_threads(1))
+        options = self.context.settings().options
+        self.context.worker.submit(lambda: warm_up(self.context.amt(), options))
         scheduler = self.context.scheduler
         scheduler.chase = False  # live notes are never struck late: a seek starts afresh
         scheduler.set_clock(self.clock)
