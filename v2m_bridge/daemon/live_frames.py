@@ -33,7 +33,9 @@ FRAME_LAYOUTS = {
 MOTION_SCALE = 255.0  # live motion is 0..1; the model's motion feature is on the 0-255 scale
 # Contrast is not in a live frame; the fallback emotion rule gets this typical value instead.
 TYPICAL_CONTRAST = 0.2
-MAX_GAP_S = 10  # a jump forward longer than this is a seek, not seconds to fill
+# A jump forward of more than this many seconds is a seek, not seconds to fill: it bounds the model
+# work one frame can cause (at most MAX_GAP_S chords), whatever media times a sender makes up.
+MAX_GAP_S = 3
 SEEK_BACK_S = 0.5  # frames further behind the newest one mean the media jumped back
 
 
