@@ -184,13 +184,14 @@ def test_mutated_packets_parse_or_raise_the_parse_error(packet, flips, cut):
 @pytest.mark.parametrize(("signatures", "args", "expected"), [
     (("i",), (7.0,), (7,)),            # Pd's [oscformat]: every number is a float
     (("i",), (7,), (7,)),
-    (("b",), (1.0,), (1,)),            # /v2m/transport/follow f 1.0
-    (("b",), (True,), (1,)),           # T
-    (("b",), (False,), (0,)),          # F
+    (("i",), (1.0,), (1,)),            # /v2m/transport/follow f 1.0
+    (("i",), (True,), (1,)),           # T
+    (("i",), (False,), (0,)),          # F
     (("si",), ("max", 9001.0), ("max", 9001)),  # /v2m/hello s f
     (("f",), (3,), (3.0,)),            # Max sends whole numbers as ints
-    (("t",), ("D", "minor"), ("D minor",)),     # Pd: D minor as two strings
-    (("t", "tf"), ("/v/my", "film.mov", 2.0), ("/v/my film.mov", 2.0)),
+    (("s",), ("D", "minor"), ("D minor",)),     # Pd: D minor as two strings
+    (("s", "sf"), ("/v/my", "film.mov", 2.0), ("/v/my film.mov", 2.0)),
+    (("si",), ("my", "patch", 9001.0), ("my patch", 9001)),
     (("s",), ("liblo symbol",), ("liblo symbol",)),
 ])
 def test_numbers_as_floats_flags_and_split_text_are_accepted(signatures, args, expected):
@@ -201,7 +202,7 @@ def test_numbers_as_floats_flags_and_split_text_are_accepted(signatures, args, e
 
 @pytest.mark.parametrize(("signatures", "args", "expected"), [
     (("i",), (7.5,), "expects (int), got (float)"),
-    (("i",), (True,), "expects (int), got (bool)"),
+    (("ss",), ("a", "b", "c"), "expects (string string), got (string string string)"),
     (("i",), (math.inf,), "expects (int)"),
     (("i",), (1e300,), "expects (int)"),
     (("f",), (1e300,), "within float32"),
@@ -209,7 +210,7 @@ def test_numbers_as_floats_flags_and_split_text_are_accepted(signatures, args, e
     (("f",), (True,), "expects (float), got (bool)"),
     (("s",), (b"ab",), "got (blob)"),
     (("s",), (None,), "got (nil)"),
-    (("t",), (), "got (no arguments)"),
+    (("s",), (), "got (no arguments)"),
 ])
 def test_wrong_types_are_named(signatures, args, expected):
     with pytest.raises(ArgumentError, match=r".*" + expected.replace("(", r"\(").replace(

@@ -2,14 +2,13 @@
 
 A signature is a string of letters, one per argument:
 
-* ``s`` one string (an OSC ``s`` or liblo's symbol ``S``);
-* ``t`` text: one or more strings, joined with single spaces (Pure Data's ``[oscformat]`` sends
-  ``D minor`` as two strings);
+* ``s`` text: an OSC string or liblo's symbol ``S``. In a signature with one ``s``, several
+  strings in a row are joined with single spaces (Pure Data's ``[oscformat]`` sends ``D minor``,
+  or a path with a space, as two strings);
 * ``f`` a number: int or float (Max sends whole numbers as ints), finite and within float32's
   range; always handed on as a :class:`float`;
-* ``i`` an integer: an int, or a float or double with a whole value (Pd and Max flonums send
-  every number as a float); handed on as an :class:`int`;
-* ``b`` a 0/1 flag: as ``i``, and also ``T``/``F``; handed on as an :class:`int`.
+* ``i`` an integer: an int, a float or double with a whole value (Pd and Max flonums send every
+  number as a float), or ``T``/``F`` (1/0, for flags); handed on as an :class:`int`.
 
 :func:`coerce_arguments` returns the arguments converted as listed, or raises
 :class:`ArgumentError` with a message that says what the address expects and what it got.
@@ -25,7 +24,7 @@ from v2m_bridge.osc.parse import type_name
 
 FLOAT32_MAX = 3.4028234663852886e38
 MAX_WHOLE_FLOAT = 2.0 ** 53  # beyond it a float cannot say which integer it meant
-KIND_NAMES = {"s": "string", "t": "string", "f": "float", "i": "int", "b": "0/1"}
+KIND_NAMES = {"s": "string", "f": "float", "i": "int"}
 
 
 class ArgumentError(V2MError, ValueError):
@@ -52,13 +51,9 @@ def _convert(kind: str, value: object) -> object:
         if not math.isfinite(number) or abs(number) > FLOAT32_MAX:
             raise _OutOfRange(value)
         return number
-    if kind in "ib":
-        if isinstance(value, bool):
-            if kind == "b":
-                return int(value)
-            raise _NoMatch
-        if isinstance(value, int):
-            return value
+    if kind == "i":
+        if isinstance(value, int):  # bool too: T/F are 1/0
+            return int(value)
         if isinstance(value, float) and math.isfinite(value) and value == int(value) and (
                 abs(value) <= MAX_WHOLE_FLOAT):
             return int(value)
@@ -67,17 +62,14 @@ def _convert(kind: str, value: object) -> object:
 
 
 def _match(signature: str, args: Sequence[object]) -> tuple | None:
-    """The converted arguments if they fit ``signature`` (``t`` takes all surplus strings)."""
-    if "t" in signature:
-        position = signature.index("t")
-        surplus = len(args) - len(signature)
-        if surplus < 0:
-            return None
+    """The converted arguments if they fit ``signature`` (a lone ``s`` takes all surplus
+    strings)."""
+    surplus = len(args) - len(signature)
+    if surplus > 0 and signature.count("s") == 1:
+        position = signature.index("s")
         words = args[position:position + surplus + 1]
-        if not all(isinstance(word, str) for word in words):
-            return None
-        args = (*args[:position], " ".join(words), *args[position + surplus + 1:])
-        signature = signature.replace("t", "s")
+        if all(isinstance(word, str) for word in words):
+            args = (*args[:position], " ".join(words), *args[position + surplus + 1:])
     if len(signature) != len(args):
         return None
     try:
