@@ -112,7 +112,8 @@ class MemorySink(MidiSink):
         self.closed = True
 
 
-def _rtmidi():
+def load_rtmidi():
+    """The rtmidi module (python-rtmidi), imported on first use."""
     import rtmidi  # imported lazily: `v2m-bridge --help` must not need libasound
 
     return rtmidi
@@ -124,7 +125,7 @@ _API_BY_NAME = {"alsa": "API_LINUX_ALSA", "jack": "API_UNIX_JACK", "coremidi": "
 
 def api_from_name(name: str) -> int:
     """The rtmidi API constant for ``alsa``/``jack``/``coremidi``/``winmm``."""
-    rtmidi = _rtmidi()
+    rtmidi = load_rtmidi()
     if name not in _API_BY_NAME:
         raise MidiPortError(f"unknown MIDI API {name!r}; expected one of {sorted(_API_BY_NAME)}")
     api = getattr(rtmidi, _API_BY_NAME[name])
@@ -175,7 +176,7 @@ class RtMidiSink(MidiSink):
 
     def _connect(self) -> None:
         """A new client with its port (raises :class:`MidiPortError`)."""
-        rtmidi = _rtmidi()
+        rtmidi = load_rtmidi()
         try:
             out = rtmidi.MidiOut(self._api, name=self._client_name)
         except rtmidi.RtMidiError as err:
@@ -190,7 +191,7 @@ class RtMidiSink(MidiSink):
         self._out = out
 
     def _open(self, out) -> str:
-        rtmidi = _rtmidi()
+        rtmidi = load_rtmidi()
         if self.target is None:
             try:
                 out.open_virtual_port(self._port_name)
@@ -318,7 +319,7 @@ def jack_output_ports() -> list[str] | None:
     """The MIDI output ports of the running JACK server, or None when no server answers.
     Connecting a short-lived client is the only check rtmidi offers: a client of a dead (or
     restarted) server keeps stale port lists and sends into the void."""
-    rtmidi = _rtmidi()
+    rtmidi = load_rtmidi()
     try:
         probe = rtmidi.MidiIn(rtmidi.API_UNIX_JACK, name="v2m_bridge_alive")
     except rtmidi.RtMidiError:
@@ -367,7 +368,7 @@ def _first_that_opens(api_names: list[str], target: str | None, client_name: str
 
 def list_ports() -> dict[str, dict[str, list[str]] | str]:
     """Input and output ports per compiled rtmidi API, or the reason an API is unavailable."""
-    rtmidi = _rtmidi()
+    rtmidi = load_rtmidi()
     result: dict[str, dict[str, list[str]] | str] = {}
     for api in rtmidi.get_compiled_api():
         name = rtmidi.get_api_name(api)
