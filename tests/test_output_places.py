@@ -19,7 +19,7 @@ from v2m_bridge.output.places import (
 
 @pytest.fixture
 def places(tmp_path):
-    return OutputPlaces(tmp_path / "out")
+    return OutputPlaces(tmp_path / "out")  # created by the first write
 
 
 def write(places, name, video=None, overwrite=False, data=b"MThd"):
@@ -61,6 +61,7 @@ def test_hostile_names_are_refused_and_nothing_is_written(places, tmp_path, name
 
 
 def test_links_fifos_and_foreign_files_are_not_replaced(places, tmp_path):
+    places.output_dir.mkdir()
     outside = tmp_path / "outside.txt"
     outside.write_text("precious")
     out = places.output_dir
@@ -89,6 +90,12 @@ def test_a_failed_write_leaves_nothing(places):
         handle.write(b"partial")
         raise RuntimeError("model failed")
     assert list(places.output_dir.iterdir()) == []
+
+
+def test_the_output_folder_is_made_by_the_first_write_only(tmp_path):
+    places = OutputPlaces(tmp_path / "a" / "b")
+    assert not (tmp_path / "a").exists()
+    assert write(places, "x.mid").parent == tmp_path / "a" / "b"
 
 
 def test_too_long_names_get_a_clear_error(places):

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from v2m_bridge.config import MAX_POSITION_S
 from v2m_bridge.emotion import EMOTIONS
 from v2m_bridge.errors import V2MError
 from v2m_bridge.features import SEMANTIC_DIM
@@ -56,8 +57,8 @@ def parse_frame(args: Sequence[float]) -> LiveFrame:
                          f"semantic values), got {len(args)}")
     has_emotion, has_semantic = layout
     media_time, luma, motion, red, green, blue, cut = (float(v) for v in args[:7])
-    if media_time < 0:
-        raise FrameError(f"media_time must be >= 0 seconds, got {media_time:g}")
+    if not 0 <= media_time <= MAX_POSITION_S:
+        raise FrameError(f"media_time must be 0..{MAX_POSITION_S:g} seconds, got {media_time:g}")
     for name, value in zip(FRAME_FIELDS[1:], (luma, motion, red, green, blue, cut), strict=True):
         if not 0.0 <= value <= 1.0:
             raise FrameError(f"{name} must be in 0..1, got {value:g} (divide Jitter's 0-255 char "
@@ -163,6 +164,14 @@ class SecondFolder:
             self._last_cut = frame.media_time
             result.cut_at = frame.media_time
         return result
+
+    def reset(self) -> None:
+        """Forget the seconds folded so far (the image features stay): the next frame starts
+        afresh, as after a seek."""
+        self._current = None
+        self._newest = -math.inf
+        self._last_cut = -math.inf
+        self._previous = None
 
     def set_image_features(self, semantic: np.ndarray, emotion: np.ndarray) -> None:
         """A CLIP result: used for the current second and those after it, until the next."""

@@ -21,8 +21,6 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from pythonosc.osc_packet import OscPacket
-
 from v2m_bridge.config import (
     DEFAULT_HOST,
     DEFAULT_LIVE_LATENCY_S,
@@ -41,6 +39,7 @@ from v2m_bridge.osc.client import (
     wait_for_reply,
 )
 from v2m_bridge.osc.frame_features import FrameFeatures, iter_video_frame_features
+from v2m_bridge.osc.parse import OscParseError, parse_packet
 from v2m_bridge.osc.ports import check_port
 from v2m_bridge.osc.wire import osc_message
 
@@ -254,7 +253,7 @@ class _LiveLink:
     def collect_errors(self) -> None:
         """Read, without waiting, whatever the daemon sent back since the last call."""
         for message in self._receive(0.0):
-            self._note(Reply(message.address, tuple(message.params)))
+            self._note(Reply(message.address, message.args))
 
     def _wait_for_ok(self, address: str, wait_s: float) -> Outcome:
         """The daemon's ``/v2m/ok`` or ``/v2m/error`` about ``address``, or a timeout; other
@@ -284,8 +283,8 @@ class _LiveLink:
             except ConnectionRefusedError:
                 raise ReplayError(nothing_listens(self.target)) from None
             try:
-                messages.extend(timed.message for timed in OscPacket(data).messages)
-            except Exception:  # untrusted bytes: python-osc raises more than ParseError
+                messages.extend(parse_packet(data).messages)
+            except OscParseError:  # untrusted bytes
                 continue
             if wait_s > 0:
                 break

@@ -99,14 +99,9 @@ class OutputPlaces:
         folder = Path(output_dir) if output_dir is not None else default_output_dir()
         if output_dir is not None and str(output_dir).startswith("~"):
             folder = folder.expanduser()  # given on the command line: the user's own ~
-        try:
-            folder.mkdir(parents=True, exist_ok=True)
-        except OSError as err:
-            raise OutputPlaceError(f"cannot create the output folder {str(folder)!r}: "
-                                   f"{err.strerror or err}") from err
-        if not folder.is_dir():
+        if folder.exists() and not folder.is_dir():
             raise OutputPlaceError(f"the output folder {str(folder)!r} is not a folder")
-        self.output_dir = folder.resolve()
+        self.output_dir = folder.resolve()  # created by the first write that goes there
         self._written: dict[tuple[int, int], tuple[int, int]] = {}  # (dev, ino) -> size, mtime
         self._lock = threading.Lock()
 
@@ -163,6 +158,12 @@ class OutputPlaces:
         Yields ``(binary file, final path)``. Nothing is left behind on failure.
         """
         target = self._target(requested, video)
+        if target.root == str(self.output_dir):
+            try:
+                self.output_dir.mkdir(parents=True, exist_ok=True)
+            except OSError as err:
+                raise OutputPlaceError(f"cannot create the output folder "
+                                       f"{str(self.output_dir)!r}: {err.strerror or err}") from err
         folder_fd = self._open_folder(target)
         try:
             self._check_existing(target, folder_fd, video, overwrite)
