@@ -178,8 +178,8 @@ class LiveMode:
             self.context.clients.reply(request, "/v2m/error", request.address, (
                 f"{reason}; treated as a seek: notes ended, the music restarts at "
                 f"{frame.media_time:.3f} s"))
-        job = self._job(run, fold, frame.media_time, request.received)
-        if job is not None:
+        job = None if overloaded else self._job(run, fold, frame.media_time, request.received)
+        if job is not None:  # (when overloaded, the first frame after the queue drains restarts)
             with self._lock:
                 run.queued += 1
             self.context.worker.submit(lambda: self._compose_counted(run, job))
