@@ -7,7 +7,10 @@ from __future__ import annotations
 import os
 import socket
 import struct
+import subprocess
+import sys
 import time
+from pathlib import Path
 
 import pytest
 from live_helpers import TINY_AMT, VIDEOS, OscClient
@@ -20,6 +23,7 @@ from v2m_bridge.daemon.midi_out import MemorySink
 from v2m_bridge.daemon.server import Request
 from v2m_bridge.errors import V2MError
 
+ROOT = Path(__file__).resolve().parents[1]
 VIDEO = VIDEOS / "flower.mp4"
 NEGATIVE_ELEMENT_BUNDLE = bytes.fromhex("2362756e646c65000000000000000001fffffffc")
 
@@ -369,6 +373,12 @@ def test_a_token_is_checked_on_every_request(chord_model, tmp_path):
         client.send("/v2m/seed", "s3cret", 3)
         assert client.wait_for("/v2m/ok") == ("/v2m/seed",)
         assert daemon.session.settings.seed == 3
+        sent = subprocess.run(
+            [sys.executable, "-m", "v2m_bridge", "send", "--port", str(daemon.server.address[1]),
+             "--wait", "10", "/v2m/seed", "i:4"], capture_output=True, text=True, timeout=120,
+            env={**os.environ, "V2M_TOKEN": "s3cret", "PYTHONPATH": str(ROOT)})
+        assert sent.returncode == 0, sent.stderr
+        assert daemon.session.settings.seed == 4
     finally:
         client.close()
         daemon.close()
