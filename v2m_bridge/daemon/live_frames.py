@@ -57,8 +57,11 @@ def parse_frame(args: Sequence[float]) -> LiveFrame:
                          f"semantic values), got {len(args)}")
     has_emotion, has_semantic = layout
     media_time, luma, motion, red, green, blue, cut = (float(v) for v in args[:7])
-    if not 0 <= media_time <= MAX_POSITION_S:
-        raise FrameError(f"media_time must be 0..{MAX_POSITION_S:g} seconds, got {media_time:g}")
+    if media_time < 0:
+        raise FrameError(f"media_time must be >= 0 seconds, got {media_time:g}")
+    if media_time > MAX_POSITION_S:
+        raise FrameError(f"media_time must be at most {MAX_POSITION_S:g} seconds, got "
+                         f"{media_time:g}")
     for name, value in zip(FRAME_FIELDS[1:], (luma, motion, red, green, blue, cut), strict=True):
         if not 0.0 <= value <= 1.0:
             raise FrameError(f"{name} must be in 0..1, got {value:g} (divide Jitter's 0-255 char "
