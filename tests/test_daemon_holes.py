@@ -9,6 +9,7 @@ import socket
 import struct
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -132,7 +133,9 @@ def test_alternating_seek_and_time_adds_no_listeners_and_keeps_time_cheap(daemon
     started = time.perf_counter()
     for i in range(200):
         time_route(Request("/time", (1.0 + i * 0.001,), ("127.0.0.1", 1), time.monotonic()))
-    assert (time.perf_counter() - started) / 200 < 0.003  # was 15 ms after 20,000 switches
+    per_time = (time.perf_counter() - started) / 200
+    print(f"/time after 2,000 switches: {1000 * per_time:.3f} ms")
+    assert per_time < 0.003  # was 15 ms after 20,000 switches
 
 
 # --- 4 and 7: hostile render paths and long names -------------------------------------------------
@@ -252,6 +255,8 @@ def test_live_time_jumps_buy_bounded_work(daemon, client):
             assert status_round_trip(client, timeout=10) < 5.0  # OSC is never blocked long
     daemon.session.worker.wait_idle(60)
     cpu = time.process_time() - started_cpu
+    print(f"300 frames 10 s apart: {cpu:.2f} CPU-s, {time.perf_counter() - started:.1f} s, "
+          f"at most {worst_queue} jobs queued")
     assert worst_queue <= MAX_QUEUED_JOBS + 1
     assert cpu < 6.0, f"{cpu:.1f} CPU-s for 300 frames (was 12.5)"
     assert time.perf_counter() - started < 30
@@ -261,21 +266,40 @@ def test_live_time_jumps_buy_bounded_work(daemon, client):
 
 # --- 10: busy replies, client registration, truncated videos --------------------------------------
 
-def test_busy_replies_are_never_rate_limited(daemon, client):
-    client.send("/v2m/video/open", str(VIDEO))
-    for _ in range(30):
-        client.send("/v2m/regenerate", 0.0, 1.0)
-    busy = 0
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        reply = client.receive(timeout=60)
-        assert reply is not None
-        if reply[0] == "/v2m/ready":
-            break
-        if reply[0] == "/v2m/error":
-            assert reply[1][0] == "/v2m/regenerate"
-            busy += "busy" in reply[1][1] or "no video is open" in reply[1][1]
-    assert busy == 30  # every one answered (49 of 100 went unanswered before)
+class HeldBackend(ModelBackend):
+    """The real backend, but analysis waits until the test lets it go (a busy daemon on cue)."""
+
+    def __init__(self, chord_model) -> None:
+        super().__init__(chord_model)
+        self.release = threading.Event()
+
+    def analyse(self, path, progress):
+        self.release.wait(30)
+        return super().analyse(path, progress)
+
+
+def test_busy_replies_are_never_rate_limited(chord_model, out_dir):
+    backend = HeldBackend(chord_model)
+    daemon = Daemon(DaemonConfig(port=0, output_dir=str(out_dir)), backend, sink=MemorySink())
+    daemon.start()
+    client = OscClient(daemon.server.address)
+    try:
+        client.send("/v2m/video/open", str(VIDEO))
+        client.wait_for("/v2m/progress")  # queued: busy from here on
+        for _ in range(30):
+            client.send("/v2m/video/open", str(VIDEO))
+        answers = []
+        while len(answers) < 30 and (reply := client.receive(timeout=10)) is not None:
+            if reply[0] == "/v2m/error":
+                answers.append(reply[1])
+        assert len(answers) == 30  # every one answered (49 of 100 went unanswered before)
+        assert all(a == "/v2m/video/open" and "busy" in m for a, m in answers)
+        backend.release.set()
+        client.wait_for("/v2m/ready", timeout=60)
+    finally:
+        backend.release.set()
+        client.close()
+        daemon.close()
 
 
 def test_registered_clients_are_capped_and_vanished_ones_dropped(daemon, client):

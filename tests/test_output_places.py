@@ -85,6 +85,18 @@ def test_links_fifos_and_foreign_files_are_not_replaced(places, tmp_path):
         write(places, "link.mid", overwrite=True)  # never a link, even when asked
 
 
+@pytest.mark.skipif(not hasattr(os, "getuid") or os.getuid() != 0,
+                    reason="making a device node needs root")
+def test_a_device_node_is_never_replaced_even_as_root(places):
+    places.output_dir.mkdir()
+    device = places.output_dir / "null.mid"
+    os.mknod(device, stat.S_IFCHR | 0o600, os.makedev(1, 3))
+    for overwrite in (False, True):
+        with pytest.raises(OutputPlaceError, match="a device"):
+            write(places, "null.mid", overwrite=overwrite)
+    assert stat.S_ISCHR(device.lstat().st_mode)
+
+
 def test_a_failed_write_leaves_nothing(places):
     with pytest.raises(RuntimeError), places.open("x.mid") as (handle, _):
         handle.write(b"partial")
