@@ -22,6 +22,7 @@ import errno
 import hmac
 import ipaddress
 import logging
+import os
 import platform
 import socket
 import struct
@@ -140,6 +141,10 @@ def is_loopback(host: str) -> bool:
 
 
 _IP_RECVERR = getattr(socket, "IP_RECVERR", 11 if sys.platform.startswith("linux") else None)
+# What a receive reports for ICMP errors about earlier sends (with IP_RECVERR on)
+_ICMP_ERRNOS = frozenset(getattr(errno, name) for name in (
+    "ECONNREFUSED", "EHOSTUNREACH", "ENETUNREACH", "EHOSTDOWN", "ENETDOWN", "EMSGSIZE",
+    "ECONNRESET", "EPROTO", "ENOPROTOOPT", "EACCES", "EPERM") if hasattr(errno, name))
 
 
 class OscServer:
@@ -180,11 +185,14 @@ class OscServer:
         self._socket.settimeout(tick_s)
         with contextlib.suppress(OSError):  # best effort: the kernel caps it (rmem_max)
             self._socket.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, RECEIVE_BUFFER_BYTES)
-        self._hears_unreachable = False
+        # ICMP errors about our sends are queued on the socket (IP_RECVERR) and read without
+        # waiting through a second handle on it (the main one waits up to tick_s for data)
+        self._error_queue: socket.socket | None = None
         if _IP_RECVERR is not None:
             with contextlib.suppress(OSError):
                 self._socket.setsockopt(socket.IPPROTO_IP, _IP_RECVERR, 1)
-                self._hears_unreachable = True
+                self._error_queue = socket.socket(fileno=os.dup(self._socket.fileno()))
+                self._error_queue.settimeout(0.0)
         self._error_windows: dict[tuple[Address, str], list[float]] = {}
         self._kernel_timestamps = _enable_kernel_timestamps(self._socket)
         self.address: Address = self._socket.getsockname()
@@ -201,23 +209,31 @@ class OscServer:
         self._closing.set()
         if self._thread is not None and self._thread is not threading.current_thread():
             self._thread.join(timeout=2.0)
+        if self._error_queue is not None:
+            self._error_queue.close()
         self._socket.close()
 
     def serve(self) -> None:
+        next_error_check = 0.0
         while not self._closing.is_set():
             try:
                 data, ancillary, _flags, sender = self._socket.recvmsg(65536, 256)
             except TimeoutError:
                 data = None
-            except ConnectionRefusedError:  # a datagram we sent hit a closed port (ICMP)
-                self._read_unreachable()
-                data = None
-            except OSError:
+            except OSError as err:
                 if self._closing.is_set():
                     return
-                raise
+                if err.errno not in _ICMP_ERRNOS:
+                    raise
+                # an ICMP error about a datagram we sent (IP_RECVERR): read who it was
+                self._read_unreachable()
+                data = None
             if data is not None:
                 self.handle_datagram(data, sender, _receive_time(ancillary))
+            now = time.monotonic()
+            if now >= next_error_check:  # a send may have taken the error report: look anyway
+                next_error_check = now + self.tick_s
+                self._read_unreachable()
             if self.tick is not None:
                 try:
                     self.tick()
@@ -226,12 +242,12 @@ class OscServer:
 
     def _read_unreachable(self, limit: int = 64) -> None:
         """Where the "port unreachable" errors queued on the socket came from (Linux)."""
-        if not self._hears_unreachable:
+        if self._error_queue is None:
             return
-        flags = socket.MSG_ERRQUEUE | getattr(socket, "MSG_DONTWAIT", 0)
         for _ in range(limit):
             try:
-                _data, ancillary, _flags, destination = self._socket.recvmsg(512, 512, flags)
+                _data, ancillary, _flags, destination = self._error_queue.recvmsg(
+                    512, 512, socket.MSG_ERRQUEUE)
             except (BlockingIOError, TimeoutError, InterruptedError):
                 return
             except OSError as err:
