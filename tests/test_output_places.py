@@ -46,13 +46,18 @@ def test_the_videos_folder_is_allowed_and_elsewhere_is_not(places, tmp_path):
         write(places, str(tmp_path / "elsewhere.mid"), str(video))
     with pytest.raises(OutputPlaceError, match="outside the folders"):
         write(places, str(videos / "x.mid"))  # no video open: only the output folder
-    with pytest.raises(OutputPlaceError, match="is the opened video"):
+    with pytest.raises(OutputPlaceError, match=r"end in \.mid"):
         write(places, str(video), str(video), overwrite=True)
+    midi_video = videos / "clip.mid"  # a video that happens to be named .mid: still never
+    midi_video.write_bytes(b"video")
+    with pytest.raises(OutputPlaceError, match="is the opened video"):
+        write(places, str(midi_video), str(midi_video), overwrite=True)
+    assert midi_video.read_bytes() == b"video"
     assert video.read_bytes() == b"video"
 
 
 @pytest.mark.parametrize("name", ["../escape.mid", "sub/../../escape.mid", "~/x.mid", "~root/x",
-                                  "/etc/passwd", "/dev/null", ""])
+                                  "/etc/passwd", "/dev/null", "", ".bashrc", "notes.txt"])
 def test_hostile_names_are_refused_and_nothing_is_written(places, tmp_path, name):
     before = sorted(tmp_path.rglob("*"))
     with pytest.raises(OutputPlaceError):
@@ -70,6 +75,7 @@ def test_links_fifos_and_foreign_files_are_not_replaced(places, tmp_path):
     os.mkfifo(out / "fifo.mid")
     (out / "theirs.mid").write_text("someone else's")
     (out / "folder.mid").mkdir()
+    (out / "precious.txt").write_text("mine")
     for name, reason in (("link.mid", "symbolic link"), ("linkdir/x.mid", "symbolic link"),
                          ("fifo.mid", "FIFO"), ("theirs.mid", "not written by this daemon"),
                          ("folder.mid", "folder")):
@@ -79,6 +85,9 @@ def test_links_fifos_and_foreign_files_are_not_replaced(places, tmp_path):
     assert (out / "link.mid").is_symlink() and stat.S_ISFIFO((out / "fifo.mid").lstat().st_mode)
     assert (out / "theirs.mid").read_text() == "someone else's"
     assert not (tmp_path / "x.mid").exists()
+    with pytest.raises(OutputPlaceError, match=r"end in \.mid or \.midi"):
+        write(places, "precious.txt", overwrite=True)  # only MIDI files, even when asked
+    assert (out / "precious.txt").read_text() == "mine"
     write(places, "theirs.mid", overwrite=True)  # asked to: a regular file may be replaced
     assert (out / "theirs.mid").read_bytes() == b"MThd"
     with pytest.raises(OutputPlaceError, match="symbolic link"):

@@ -4,7 +4,8 @@ A request over OSC names a file; any local process can send one. So the daemon w
 
 * inside its output folder (``serve --output-dir``, default :func:`default_output_dir`: a
   ``v2m-bridge`` folder in the user's data directory), where relative names go;
-* or inside the opened video's folder (and folders below it).
+* or inside the opened video's folder (and folders below it);
+* and only files named ``*.mid`` or ``*.midi``.
 
 It never follows ``..`` (refused), never expands ``~`` (refused), and never goes through a
 symbolic link: every folder below the allowed one is opened with ``O_NOFOLLOW`` relative to the
@@ -33,6 +34,7 @@ import platformdirs
 from v2m_bridge.errors import V2MError
 
 APP_NAME = "v2m-bridge"
+MIDI_SUFFIXES = (".mid", ".midi")  # what the daemon writes; nothing else can be named
 NAME_MAX_BYTES = 255  # when the file system does not say (pathconf)
 PATH_MAX_BYTES = 4096
 _O_DIRECTORY = getattr(os, "O_DIRECTORY", 0)
@@ -95,7 +97,9 @@ class _Target:
 class OutputPlaces:
     """The daemon's rule for where files go; :meth:`open` writes one safely."""
 
-    def __init__(self, output_dir: str | os.PathLike | None = None) -> None:
+    def __init__(self, output_dir: str | os.PathLike | None = None,
+                 suffixes: tuple[str, ...] = MIDI_SUFFIXES) -> None:
+        self.suffixes = suffixes
         folder = Path(output_dir) if output_dir is not None else default_output_dir()
         if output_dir is not None and str(output_dir).startswith("~"):
             folder = folder.expanduser()  # given on the command line: the user's own ~
@@ -116,6 +120,13 @@ class OutputPlaces:
         return self._target(requested, video).path
 
     def _target(self, requested: str, video: str | None) -> _Target:
+        target = self._place(requested, video)
+        if not target.name.lower().endswith(self.suffixes):
+            raise OutputPlaceError(f"{target.name[:60]!r}: output file names end in "
+                                   f"{' or '.join(self.suffixes)}")
+        return target
+
+    def _place(self, requested: str, video: str | None) -> _Target:
         if not requested or not requested.strip():
             raise OutputPlaceError("no output file name given")
         if "\0" in requested:
