@@ -121,7 +121,8 @@ def test_midi_flows_again_after_jack_dies_and_returns_and_sigterm_ends_every_not
     serve = subprocess.Popen(
         [sys.executable, "-m", "v2m_bridge", "serve", "--midi-backend", "jack", "--port",
          str(port), "--checkpoint", str(TINY_AMT), "--device", "cpu", "--output-dir",
-         str(tmp_path)], env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+         str(tmp_path), "--mtc-in", "virtual"], env=env, stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL, text=True)
     client = OscClient(("127.0.0.1", port))
     monitors: list[Monitor] = []
     try:

@@ -12,7 +12,9 @@ from v2m_bridge.daemon.midi_out import (
     MidiPortError,
     api_from_name,
     find_port,
+    jack_output_ports,
     load_rtmidi,
+    set_aside,
 )
 
 log = logging.getLogger(__name__)
@@ -37,6 +39,8 @@ class MidiInput:
                  poll_s: float = 0.001) -> None:
         rtmidi = load_rtmidi()
         client_name += INPUT_CLIENT_SUFFIX
+        self._api_name = api_name
+        self._own_port = f"{client_name}:{MTC_PORT_NAME}"
         try:
             self._in = rtmidi.MidiIn(api_from_name(api_name), name=client_name)
         except rtmidi.RtMidiError as err:
@@ -72,7 +76,17 @@ class MidiInput:
                 log.exception("MIDI input handler failed")
 
     def close(self) -> None:
+        """Stop and release the port; a client of a JACK server that died (or restarted) is
+        set aside instead, since closing it can crash libjack."""
         self._closing.set()
         self._thread.join(timeout=1.0)
-        self._in.close_port()
-        self._in.delete()
+        if self._api_name == "jack":
+            listed = jack_output_ports(inputs=True)
+            if listed is None or self._own_port not in listed:
+                set_aside(self._in)
+                return
+        try:
+            self._in.close_port()
+            self._in.delete()
+        except Exception as err:  # rtmidi raises its own errors; closing must never fail
+            log.debug("closing the MIDI input failed: %s", err)

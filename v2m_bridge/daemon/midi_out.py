@@ -245,7 +245,7 @@ class RtMidiSink(MidiSink):
     def _abandon(self) -> None:
         """Set a client of a dead JACK server aside for good (lock held)."""
         if self._out is not None:
-            _set_aside(self._out)
+            set_aside(self._out)
             self._out = None
 
     def reopen(self) -> bool:
@@ -285,19 +285,19 @@ class RtMidiSink(MidiSink):
             if self.api_name == "jack":
                 listed = jack_output_ports()
                 if listed is None or self.own_port not in listed:
-                    _set_aside(out)  # its server died: closing it could crash libjack
+                    set_aside(out)  # its server died: closing it could crash libjack
                     return
             self._release(out)
 
 
-_SET_ASIDE: list[object] = []
+SET_ASIDE: list[object] = []
 
 
-def _set_aside(out) -> None:
+def set_aside(out) -> None:
     """Keep a client of a dead JACK server alive until the process ends: rtmidi's destructor
     would close it, and libjack can crash doing so once another server runs. The extra
     reference keeps even interpreter shutdown from destroying it."""
-    _SET_ASIDE.append(out)
+    SET_ASIDE.append(out)
     with contextlib.suppress(AttributeError, OSError):  # not CPython: the list has to do
         ctypes.pythonapi.Py_IncRef(ctypes.py_object(out))
     log.info("a MIDI client of a JACK server that went away was set aside")
@@ -315,13 +315,14 @@ def find_port(ports: Sequence[str], wanted: str) -> int | None:
     return None
 
 
-def jack_output_ports() -> list[str] | None:
-    """The MIDI output ports of the running JACK server, or None when no server answers.
-    Connecting a short-lived client is the only check rtmidi offers: a client of a dead (or
-    restarted) server keeps stale port lists and sends into the void."""
+def jack_output_ports(inputs: bool = False) -> list[str] | None:
+    """The MIDI output ports (``inputs``: the input ports) of the running JACK server, or None
+    when no server answers. Connecting a short-lived client is the only check rtmidi offers: a
+    client of a dead (or restarted) server keeps stale port lists and sends into the void."""
     rtmidi = load_rtmidi()
+    kind = rtmidi.MidiOut if inputs else rtmidi.MidiIn  # a MidiIn lists the outputs, and back
     try:
-        probe = rtmidi.MidiIn(rtmidi.API_UNIX_JACK, name="v2m_bridge_alive")
+        probe = kind(rtmidi.API_UNIX_JACK, name="v2m_bridge_alive")
     except rtmidi.RtMidiError:
         return None
     try:
