@@ -112,7 +112,7 @@ class ClockControl:
                     self.scheduler.set_clock(self.reaper_clock)
                 method(self.reaper_clock, *values, now=request.received)
             except ValueError as err:  # e.g. a play rate of 0: Reaper needs no answer
-                log.info("ignored %s %s: %s", request.address, request.args, err)
+                log.debug("ignored %s %s: %s", request.address, request.args, err)
         return handler
 
     def reaper_routes(self) -> dict[str, Callable[[Request], None]]:

@@ -310,12 +310,12 @@ class OscServer:
             if is_v2m:
                 self.reply(request.sender, ERROR, request.address, str(err))
             else:
-                log.info("ignored %s %s: %s", request.address, request.args, err)
+                log.debug("ignored %s %s: %s", request.address, request.args, err)
         except V2MError as err:
             if is_v2m:
                 self.send_error(request.sender, request.address, str(err))
             else:
-                log.info("ignored %s %s: %s", request.address, request.args, err)
+                log.debug("ignored %s %s: %s", request.address, request.args, err)
         except Exception as err:  # a bug: answer, log, keep serving
             log.exception("handler for %s failed", request.address)
             if is_v2m:
