@@ -242,7 +242,7 @@ def test_unknown_type_tags_are_refused_and_do_nothing(daemon, client):
 
 # --- 9: live frames that jump far ahead -----------------------------------------------------------
 
-def test_live_time_jumps_buy_bounded_work(daemon, client):
+def test_live_time_jumps_buy_bounded_work(daemon, client, caplog):
     client.send("/v2m/live/start", 0.1, 5.0)
     client.wait_for("/v2m/ok")
     started_cpu, started = time.process_time(), time.perf_counter()
@@ -260,6 +260,14 @@ def test_live_time_jumps_buy_bounded_work(daemon, client):
     assert worst_queue <= MAX_QUEUED_JOBS + 1
     assert cpu < 6.0, f"{cpu:.1f} CPU-s for 300 frames (was 12.5)"
     assert time.perf_counter() - started < 30
+    # then frames at a sane pace: the music starts again, and no model job failed
+    for n in range(40):
+        client.send("/v2m/live/frame", 5000.0 + 0.1 * n, 0.5, 0.1, 0.4, 0.5, 0.6, 0.0)
+        time.sleep(0.01)
+    status_round_trip(client, timeout=10)
+    daemon.session.worker.wait_idle(60)
+    assert daemon.scheduler._events, "no notes planned after the jumps"
+    assert not [r for r in caplog.records if r.levelname == "ERROR"], caplog.text
     client.send("/v2m/live/stop")
     client.wait_for("/v2m/ok", skip=("/v2m/error", "/v2m/status", "/v2m/chord"))
 

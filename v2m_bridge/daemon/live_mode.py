@@ -73,6 +73,7 @@ class LiveRun:
     started: bool = False  # a first frame was queued (OSC thread)
     epoch: int = 0  # counts seeks: jobs queued before the latest one are dropped
     queued: int = 0  # composition jobs waiting or running on the model worker
+    overloaded: bool = False  # frames are being dropped until the queue drains (said once)
     timeouts_reported: int = 0
     sender: tuple[str, int] | None = None  # of the latest frame: told when frames stop
 
@@ -164,25 +165,39 @@ class LiveMode:
         run.sender = request.sender
         self.clock.feed(frame.media_time, now=request.received)
         previous = run.folder.current_second
-        overloaded = run.queued >= MAX_QUEUED_JOBS
-        if overloaded:  # the next fold restarts at this frame, without filling or completing
-            run.folder.reset()
-            run.started = False
+        if run.queued >= MAX_QUEUED_JOBS:  # the model is behind: drop frames until it is not
+            self._overloaded(run, request, frame.media_time)
+            return
+        run.overloaded = False
         fold = run.folder.add(frame)
-        if fold.seek_to is not None or overloaded:
+        if fold.seek_to is not None:
             with self._lock:  # the notes end now, not when the worker gets to the new start
                 run.epoch += 1
                 self.context.scheduler.set_events([], run.latency)
-            reason = ("frames came faster than the model can follow" if overloaded else
-                      f"media time jumped from second {previous} to {frame.media_time:.3f} s")
             self.context.clients.reply(request, "/v2m/error", request.address, (
-                f"{reason}; treated as a seek: notes ended, the music restarts at "
-                f"{frame.media_time:.3f} s"))
-        job = None if overloaded else self._job(run, fold, frame.media_time, request.received)
-        if job is not None:  # (when overloaded, the first frame after the queue drains restarts)
+                f"media time jumped from second {previous} to {frame.media_time:.3f} s; "
+                "treated as a seek: notes ended, the music restarts there"))
+        job = self._job(run, fold, frame.media_time, request.received)
+        if job is not None:
             with self._lock:
                 run.queued += 1
             self.context.worker.submit(lambda: self._compose_counted(run, job))
+
+    def _overloaded(self, run: LiveRun, request: Request, media_time: float) -> None:
+        """Frames come faster than the model follows: the queued jobs are dropped (a new
+        epoch), the notes end, and the first frame after the queue drains restarts the music
+        (the folder starts afresh there). Said once per episode."""
+        run.folder.reset()
+        run.started = False
+        if run.overloaded:
+            return
+        run.overloaded = True
+        with self._lock:
+            run.epoch += 1
+            self.context.scheduler.set_events([], run.latency)
+        self.context.clients.reply(request, "/v2m/error", request.address, (
+            f"frames come faster than the model can follow (at {media_time:.3f} s): notes "
+            "ended; frames are dropped until it catches up, then the music restarts"))
 
     def on_image(self, request: Request) -> None:
         path, media_time = request.args[0], float(request.args[1])
