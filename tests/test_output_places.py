@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from v2m_bridge.output import places as places_module
 from v2m_bridge.output.places import (
     OutputPlaceError,
     OutputPlaces,
@@ -17,8 +18,12 @@ from v2m_bridge.output.places import (
 )
 
 
-@pytest.fixture
-def places(tmp_path):
+@pytest.fixture(params=["dir_fd", "by_path"])
+def places(request, tmp_path, monkeypatch):
+    """Both ways of reaching the folder: descriptors with O_NOFOLLOW (POSIX) and checked paths
+    (where the OS has no dir_fd, e.g. Windows)."""
+    monkeypatch.setattr(places_module, "_DIR_FD", request.param == "dir_fd" and
+                        places_module._DIR_FD)
     return OutputPlaces(tmp_path / "out")  # created by the first write
 
 

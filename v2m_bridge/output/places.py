@@ -175,13 +175,12 @@ class OutputPlaces:
             except OSError as err:
                 raise OutputPlaceError(f"cannot create the output folder "
                                        f"{str(self.output_dir)!r}: {err.strerror or err}") from err
-        folder_fd = self._open_folder(target)
+        folder = _open_folder(target)
         try:
-            self._check_existing(target, folder_fd, video, overwrite)
+            self._check_existing(target, folder, video, overwrite)
             temporary = f".{target.name[:200]}.{secrets.token_hex(6)}.tmp"
             try:
-                fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL | _O_NOFOLLOW,
-                             0o666, dir_fd=folder_fd)
+                fd = folder.create(temporary)
             except OSError as err:
                 raise OutputPlaceError(f"cannot write in {str(target.path.parent)!r}: "
                                        f"{err.strerror or err}") from err
@@ -192,8 +191,8 @@ class OutputPlaces:
                     written = os.fstat(handle.fileno())
                 # checked again just before the rename: a name that became a link or a FIFO in
                 # the meantime is still not replaced
-                self._check_existing(target, folder_fd, video, overwrite)
-                os.replace(temporary, target.name, src_dir_fd=folder_fd, dst_dir_fd=folder_fd)
+                self._check_existing(target, folder, video, overwrite)
+                folder.replace(temporary, target.name)
                 temporary = ""
                 with self._lock:
                     self._written[(written.st_dev, written.st_ino)] = (
@@ -201,46 +200,14 @@ class OutputPlaces:
             finally:
                 if temporary:
                     with contextlib.suppress(OSError):
-                        os.unlink(temporary, dir_fd=folder_fd)
+                        folder.unlink(temporary)
         finally:
-            os.close(folder_fd)
+            folder.close()
 
-    def _open_folder(self, target: _Target) -> int:
-        """The folder the file goes in, opened without following any link below the root."""
-        try:
-            fd = os.open(target.root, os.O_RDONLY | _O_DIRECTORY)
-        except OSError as err:
-            raise OutputPlaceError(f"cannot open the folder {target.root!r}: "
-                                   f"{err.strerror or err}") from err
-        try:
-            for index, folder in enumerate(target.folders):
-                if folder in ("", "."):
-                    continue
-                try:
-                    next_fd = os.open(folder, os.O_RDONLY | _O_DIRECTORY | _O_NOFOLLOW,
-                                      dir_fd=fd)
-                except OSError as err:
-                    shown = str(Path(target.root, *target.folders[:index + 1]))
-                    if err.errno == errno.ENOENT:
-                        reason = "does not exist; create it first or choose another path"
-                    elif err.errno in (errno.ELOOP, errno.ENOTDIR):
-                        reason = "is a symbolic link or not a folder; it is not followed"
-                    elif err.errno == errno.ENAMETOOLONG:
-                        reason = "has too long a name"
-                    else:
-                        reason = f"cannot be opened ({err.strerror or err})"
-                    raise OutputPlaceError(f"folder {shown!r} {reason}") from None
-                os.close(fd)
-                fd = next_fd
-        except BaseException:
-            os.close(fd)
-            raise
-        return fd
-
-    def _check_existing(self, target: _Target, folder_fd: int, video: str | None,
+    def _check_existing(self, target: _Target, folder: _Folder, video: str | None,
                         overwrite: bool) -> None:
         try:
-            info = os.stat(target.name, dir_fd=folder_fd, follow_symlinks=False)
+            info = folder.stat(target.name)
         except FileNotFoundError:
             return
         except OSError as err:
@@ -269,3 +236,92 @@ class OutputPlaces:
             raise OutputPlaceError(f"{str(target.path)!r} already exists and was not written by "
                                    "this daemon; choose another name, or add 1 after the name "
                                    "to overwrite it")
+
+
+# Where the OS lets names be opened relative to a folder descriptor (POSIX), folders are opened
+# one below the other with O_NOFOLLOW; elsewhere (Windows) each folder is checked with lstat.
+_DIR_FD = {os.open, os.stat, os.rename, os.unlink} <= os.supports_dir_fd
+
+
+class _Folder:
+    """The folder a file goes in: names are stat'ed, created, renamed and removed in it without
+    following links, through a descriptor where the OS has them, else by path."""
+
+    def __init__(self, path: Path, fd: int | None) -> None:
+        self.path, self.fd = path, fd
+
+    def stat(self, name: str) -> os.stat_result:
+        if self.fd is not None:
+            return os.stat(name, dir_fd=self.fd, follow_symlinks=False)
+        return os.lstat(self.path / name)
+
+    def create(self, name: str) -> int:
+        flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | _O_NOFOLLOW | getattr(os, "O_BINARY", 0)
+        if self.fd is not None:
+            return os.open(name, flags, 0o666, dir_fd=self.fd)
+        return os.open(self.path / name, flags, 0o666)
+
+    def replace(self, source: str, target: str) -> None:
+        if self.fd is not None:
+            os.replace(source, target, src_dir_fd=self.fd, dst_dir_fd=self.fd)
+        else:
+            os.replace(self.path / source, self.path / target)
+
+    def unlink(self, name: str) -> None:
+        if self.fd is not None:
+            os.unlink(name, dir_fd=self.fd)
+        else:
+            os.unlink(self.path / name)
+
+    def close(self) -> None:
+        if self.fd is not None:
+            os.close(self.fd)
+
+
+def _folder_problem(shown: str, err: OSError) -> OutputPlaceError:
+    if err.errno == errno.ENOENT:
+        reason = "does not exist; create it first or choose another path"
+    elif err.errno in (errno.ELOOP, errno.ENOTDIR):
+        reason = "is a symbolic link or not a folder; it is not followed"
+    elif err.errno == errno.ENAMETOOLONG:
+        reason = "has too long a name"
+    else:
+        reason = f"cannot be opened ({err.strerror or err})"
+    return OutputPlaceError(f"folder {shown!r} {reason}")
+
+
+def _open_folder(target: _Target) -> _Folder:
+    """The folder the file goes in, reached without following any link below the root."""
+    folders = [folder for folder in target.folders if folder not in ("", ".")]
+    if not _DIR_FD:
+        path = Path(target.root)
+        for index, folder in enumerate(folders):
+            path = path / folder
+            try:
+                info = os.lstat(path)
+            except OSError as err:
+                raise _folder_problem(str(path), err) from None
+            reparse = getattr(info, "st_file_attributes", 0) & getattr(
+                stat, "FILE_ATTRIBUTE_REPARSE_POINT", 0)
+            if stat.S_ISLNK(info.st_mode) or reparse or not stat.S_ISDIR(info.st_mode):
+                raise _folder_problem(str(Path(target.root, *folders[:index + 1])),
+                                      OSError(errno.ELOOP, "a link or not a folder"))
+        return _Folder(path, None)
+    try:
+        fd = os.open(target.root, os.O_RDONLY | _O_DIRECTORY)
+    except OSError as err:
+        raise OutputPlaceError(f"cannot open the folder {target.root!r}: "
+                               f"{err.strerror or err}") from err
+    try:
+        for index, folder in enumerate(folders):
+            try:
+                next_fd = os.open(folder, os.O_RDONLY | _O_DIRECTORY | _O_NOFOLLOW, dir_fd=fd)
+            except OSError as err:
+                raise _folder_problem(str(Path(target.root, *folders[:index + 1])),
+                                      err) from None
+            os.close(fd)
+            fd = next_fd
+    except BaseException:
+        os.close(fd)
+        raise
+    return _Folder(Path(target.root, *folders), fd)
