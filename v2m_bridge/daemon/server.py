@@ -320,6 +320,7 @@ class OscServer:
             log.exception("handler for %s failed", request.address)
             if is_v2m:
                 self.send_error(request.sender, request.address, f"internal error: {err!r}")
+
     # --- sending -------------------------------------------------------------------------------
 
     def send_error(self, sender: Address, address: str, message: str) -> None:
