@@ -23,6 +23,8 @@ from v2m_bridge.daemon.live_mode import MAX_QUEUED_JOBS
 from v2m_bridge.daemon.midi_out import MemorySink
 from v2m_bridge.daemon.server import Request
 from v2m_bridge.errors import V2MError
+from v2m_bridge.osc.frame_features import FrameFeatures
+from v2m_bridge.osc.replay import replay_features
 
 ROOT = Path(__file__).resolve().parents[1]
 VIDEO = VIDEOS / "flower.mp4"
@@ -411,6 +413,11 @@ def test_a_token_is_checked_on_every_request(chord_model, tmp_path):
             env={**os.environ, "V2M_TOKEN": "s3cret", "PYTHONPATH": str(ROOT)})
         assert sent.returncode == 0, sent.stderr
         assert daemon.session.settings.seed == 4
+        frames = [FrameFeatures(0.1 * n, 0.5, 0.1, 0.4, 0.5, 0.6, 0.0) for n in range(15)]
+        summary = replay_features(frames, daemon.server.address, confirm_s=5.0, speed=10.0,
+                                  token="s3cret")
+        assert summary.frames_sent == 15 and summary.error_count == 0
+        assert summary.stop_acknowledged
     finally:
         client.close()
         daemon.close()
