@@ -111,10 +111,10 @@ def test_midi_flows_again_after_jack_dies_and_returns_and_sigterm_ends_every_not
                        check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         return process
 
-    def port_listed() -> bool:
+    def port_listed(port: str = "v2m_bridge:midi_out") -> bool:
         result = subprocess.run(["jack_lsp", "-s", name], env=env, capture_output=True,
                                 text=True, timeout=10)
-        return "v2m_bridge:midi_out" in result.stdout.split("\n")
+        return port in result.stdout.split("\n")
 
     jack = start_jack()
     port = free_udp_port()
@@ -148,6 +148,8 @@ def test_midi_flows_again_after_jack_dies_and_returns_and_sigterm_ends_every_not
         back_after = wait_until(port_listed, 10, "the port did not come back")
         print(f"the port came back {back_after:.2f} s after jackd")
         assert back_after <= 6.0, f"the port took {back_after:.1f} s to come back"
+        wait_until(lambda: port_listed("v2m_bridge_in:mtc_in"), 6,
+                   "the MTC input did not come back")
         monitors.append(Monitor(env, "v2m_monitor_after"))
         client.send("/v2m/transport/play", 0.0)
         client.wait_for("/v2m/ok")

@@ -93,6 +93,8 @@ class Daemon:
         while not self._closed.wait(PORT_CHECK_INTERVAL_S):
             try:
                 self.session.check_port()
+                if self.mtc_input is not None:
+                    self.mtc_input.check()
             except Exception:  # the watchdog must outlive any backend hiccup
                 log.exception("MIDI port check failed")
 
