@@ -23,6 +23,9 @@ local function score_with_daemon(info, midi_path)
     { v2m.s(info.path), v2m.f(info.timeline_offset) }, v2m.timeout_s())
   if code ~= 0 then return explain("The daemon could not score the video", code, output) end
   code, output = v2m.send("/v2m/render", { v2m.s(midi_path) }, v2m.SHORT_WAIT_S)
+  if code == 1 and output:find("outside the folders", 1, true) then
+    code, output = v2m.render_via_output_folder(midi_path)
+  end
   if code ~= 0 then return explain("The daemon could not write the MIDI file", code, output) end
   return true
 end

@@ -213,6 +213,54 @@ function M.output_path(info)
   return folder .. sep .. stem .. "-v2m.mid"
 end
 
+-- The daemon writes only in its --output-dir or beside the opened video (README, "Guarantees").
+-- When the project folder is neither, it renders there under the same name and this copies the
+-- file to midi_path. Returns 0 or the failing exit code, and the output to explain it with.
+function M.render_via_output_folder(midi_path)
+  local name = midi_path:match("([^/\\]+)$")
+  local code, output = M.send("/v2m/render", { M.s(name) }, M.SHORT_WAIT_S)
+  if code ~= 0 then return code, output end
+  local written
+  for line in output:gmatch("[^\r\n]+") do
+    local body = line:match('^/v2m/render/done%s+"(.*)"%s*$')
+    if body then written = M.json_string(body) end
+  end
+  if written == nil then return 1, "no file name in the daemon's answer:\n" .. output end
+  local source = io.open(written, "rb")
+  if source == nil then return 1, "cannot read " .. written end
+  local data = source:read("a")
+  source:close()
+  local target = io.open(midi_path, "wb")
+  if target == nil then return 1, "cannot write " .. midi_path end
+  target:write(data)
+  target:close()
+  return 0, output
+end
+
+-- The text of a JSON string literal's body (as `v2m-bridge send` prints reply strings).
+function M.json_string(body)
+  local escapes = { ['"'] = '"', ["\\"] = "\\", ["/"] = "/", b = "\b", f = "\f", n = "\n",
+                    r = "\r", t = "\t" }
+  local parts, i = {}, 1
+  while i <= #body do
+    local c = body:sub(i, i)
+    if c == "\\" then
+      local e = body:sub(i + 1, i + 1)
+      if e == "u" then
+        parts[#parts + 1] = utf8.char(tonumber(body:sub(i + 2, i + 5), 16))
+        i = i + 6
+      else
+        parts[#parts + 1] = escapes[e] or e
+        i = i + 2
+      end
+    else
+      parts[#parts + 1] = c
+      i = i + 1
+    end
+  end
+  return table.concat(parts)
+end
+
 -- Project memory of which .mid belongs to which video item (saved with the project).
 function M.remember_score(info, midi_path)
   reaper.SetProjExtState(0, M.SECTION, "mid:" .. info.guid, midi_path)

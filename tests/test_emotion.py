@@ -1,7 +1,13 @@
 import numpy as np
 import pytest
 
-from v2m_bridge.emotion import EMOTIONS, EmotionError, emotion_vector, parse_emotion_curve
+from v2m_bridge.emotion import (
+    EMOTIONS,
+    EmotionError,
+    emotion_vector,
+    parse_emotion_curve,
+    parse_emotion_points,
+)
 
 
 def test_global_emotion():
@@ -29,3 +35,11 @@ def test_bad_curves(text):
 
 def test_vector():
     assert emotion_vector("neutral")[5] == 1.0
+
+
+def test_an_infinite_or_huge_curve_time_is_refused():
+    """Issue 15 #6: '0:tense,999…(400 digits):sad' parsed as inf and broke every later job."""
+    for text in ("0:tense," + "9" * 400 + ":sad", "0:tense,2000000.5:sad"):
+        with pytest.raises(EmotionError, match="beyond"):
+            parse_emotion_points(text)
+    assert parse_emotion_curve("0:tense,999999:sad", 3).shape == (3, 6)

@@ -131,13 +131,14 @@ def free_udp_port() -> int:
 
 
 @pytest.fixture
-def serve(jack):
+def serve(jack, tmp_path):
     if not TINY_AMT.is_file():
         pytest.skip(skip_reason(TINY_AMT))
     port = free_udp_port()
     process = subprocess.Popen(
         [sys.executable, "-m", "v2m_bridge", "serve", "--midi-backend", "jack", "--port",
-         str(port), "--checkpoint", str(TINY_AMT), "--mtc-in", "virtual", "--device", "cpu"],
+         str(port), "--checkpoint", str(TINY_AMT), "--mtc-in", "virtual", "--device", "cpu",
+         "--output-dir", str(tmp_path)],
         stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
     try:
         line = process.stdout.readline()

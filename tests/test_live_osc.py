@@ -31,9 +31,10 @@ def chord_model():
 
 
 @pytest.fixture
-def daemon(chord_model):
+def daemon(chord_model, tmp_path):
     sink = MemorySink()
-    daemon = Daemon(DaemonConfig(port=0), ModelBackend(chord_model), sink=sink)
+    daemon = Daemon(DaemonConfig(port=0, output_dir=str(tmp_path)), ModelBackend(chord_model),
+                    sink=sink)
     daemon.start()
     yield daemon
     daemon.close()

@@ -9,7 +9,7 @@ import pytest
 
 from v2m_bridge.daemon.midi_out import MemorySink
 from v2m_bridge.daemon.scheduler import Scheduler
-from v2m_bridge.daemon.transport import OwnClock
+from v2m_bridge.daemon.transport import OwnClock, ReaperClock
 from v2m_bridge.music.events import ARP_CHANNEL, CHORDS_CHANNEL, NoteEvent
 
 CC123 = 123
@@ -214,3 +214,19 @@ def test_a_failing_clock_ends_notes_and_the_thread_survives(rig):
     played = [m for _, m in sink.messages]
     assert played[:3] == [(0x90, 60, 100), (0x80, 60, 0), (0xB0, CC123, 0)]
     assert (0x90, 62, 100) in played  # still playing after the failure
+
+
+def test_switching_clocks_back_and_forth_adds_no_listeners():
+    """Issue 15 #2: each switch subscribed the scheduler again, so one /time cost 15 ms after
+    20,000 switches. Now only the followed clock wakes it, once."""
+    own, reaper = OwnClock(), ReaperClock()
+    scheduler = Scheduler(MemorySink(), own)
+    for _ in range(20_000):
+        scheduler.set_clock(reaper)
+        scheduler.set_clock(own)
+    scheduler.set_clock(reaper)
+    assert (own.listener_count, reaper.listener_count) == (0, 1)
+    started = time.process_time()
+    for i in range(1000):
+        reaper.on_time(float(i))
+    assert (time.process_time() - started) / 1000 < 0.002  # was 15 ms each

@@ -170,6 +170,38 @@ def test_score_with_the_daemon_sends_path_offset_and_renders(tmp_path, fake_brid
     assert calls(result, "InsertMedia") == []  # the user answered No
 
 
+def test_score_copies_the_render_when_the_daemon_may_not_write_in_the_project(tmp_path,
+                                                                               fake_bridge):
+    """The daemon writes only in its --output-dir or beside the video: the script then renders
+    under the same name there and copies the file into the project's v2m folder."""
+    executable, argv_log = fake_bridge
+    video = tmp_path / "clip.mp4"
+    output_dir = tmp_path / 'daemon "out" ✓'
+    output_dir.mkdir()
+
+    def render(args):
+        if args[0].startswith("/"):
+            return [("/v2m/error", ("/v2m/render", f"{args[0]!r} is outside the folders the "
+                                                   "daemon writes to"))]
+        written = output_dir / args[0]
+        written.write_bytes(b"MThd from the daemon")
+        return [("/v2m/render/done", (str(written),))]
+
+    replies = {"/v2m/status": [("/v2m/status", ("stopped", 0.0, 0.0, "idle"))],
+               "/v2m/video/open": lambda args: [("/v2m/ready", (args[0], 30.0))],
+               "/v2m/render": render}
+    with FakeDaemon(replies) as daemon:
+        result = run_lua(SCORE, score_scenario(tmp_path, executable, daemon.port, video),
+                         tmp_path)
+        received = daemon.received
+    midi = tmp_path / "my project" / "v2m" / "clip-v2m-1.mid"
+    assert [r for r in received if r[0] == "/v2m/render"] == [
+        ("/v2m/render", (str(midi),)), ("/v2m/render", (midi.name,))]
+    assert midi.read_bytes() == b"MThd from the daemon"
+    assert result["proj_ext"]["v2m/mid:{VIDEO-1}"] == str(midi)
+    assert argv_log()[-1] == send_argv(daemon.port, "30", "/v2m/render", f"s:{midi.name}")
+
+
 def test_score_without_a_daemon_renders_offline_and_inserts(tmp_path, fake_bridge):
     executable, argv_log = fake_bridge
     video = tmp_path / TRICKY_NAME

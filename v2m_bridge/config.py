@@ -22,3 +22,8 @@ DEFAULT_PORT = 9000
 # Live mode
 DEFAULT_LIVE_LATENCY_S = 0.1
 DEFAULT_LIVE_TIMEOUT_S = 1.0
+
+# Sane bounds for numbers from OSC (beyond them a value is refused, never stored): a position
+# on the timeline or in the media, in seconds (~116 days), and the daemon's play rates
+MAX_POSITION_S = 1e7
+MAX_PLAY_RATE = 16.0

@@ -15,6 +15,9 @@ EMOTIONS = EMOTION_LABELS
 the callers that read emotion names from this module)."""
 
 
+MAX_CURVE_TIME_S = 1e6  # 11.6 days: beyond any video; a bigger time is a typo or an attack
+
+
 class EmotionError(V2MError, ValueError):
     """An emotion name or curve that cannot be read."""
 
@@ -48,6 +51,10 @@ def parse_emotion_points(text: str) -> list[tuple[float, str]]:
             raise EmotionError(f"emotion item {item!r} needs a start time ('SECONDS:EMOTION') "
                                "after the first item")
         start = float(seconds_text) if seconds_text is not None else 0.0
+        if not start <= MAX_CURVE_TIME_S:  # also catches inf (a 400-digit number)
+            raise EmotionError(f"emotion curve time {seconds_text[:20]}"
+                               f"{'...' if len(seconds_text) > 20 else ''} is beyond "
+                               f"{MAX_CURVE_TIME_S:g} seconds")
         if points and start <= points[-1][0]:
             raise EmotionError(f"emotion curve times must increase, got {start:g} after "
                                f"{points[-1][0]:g}")

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import math
+import os
 import sys
 from pathlib import Path
 
@@ -69,6 +70,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
     parser.add_argument("video", type=Path, metavar="VIDEO", help="video file to replay")
     parser.add_argument("--host", default=DEFAULT_HOST, help="daemon host (default: %(default)s)")
+    parser.add_argument("--token", default=os.environ.get("V2M_TOKEN") or None,
+                        metavar="SECRET", help="the daemon's serve --token (default: $V2M_TOKEN)")
     parser.add_argument("--port", type=port_argument, default=DEFAULT_PORT,
                         help="daemon OSC port (default: %(default)s)")
     parser.add_argument("--latency", type=_non_negative_seconds, default=DEFAULT_LIVE_LATENCY_S,
@@ -107,7 +110,7 @@ def run_replay(args: argparse.Namespace) -> int:
             args.video, (args.host, args.port), latency=args.latency, timeout=args.timeout,
             speed=args.speed, start_session=not args.join, max_seconds=args.seconds,
             confirm_s=None if args.no_confirm or args.join else DEFAULT_CONFIRM_S,
-            progress=progress)
+            progress=progress, token=args.token)
     print(f"replayed {summary.frames_sent} frames ({summary.media_seconds:.2f} s of media) "
           f"in {summary.wall_seconds:.2f} s; send lateness max "
           f"{1000 * summary.max_lateness_s:.1f} ms, mean {1000 * summary.mean_lateness_s:.2f} ms")

@@ -12,6 +12,7 @@ other commands.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 
 from v2m_bridge.errors import V2MError
@@ -66,6 +67,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--expect", metavar="REPLY_ADDRESS",
                         help="with --wait: the reply address that completes the request "
                         "(default: the daemon's usual reply, see below)")
+    parser.add_argument("--token", default=os.environ.get("V2M_TOKEN") or None,
+                        metavar="SECRET", help="the daemon's serve --token, sent before the "
+                        "arguments of a /v2m/ request (default: $V2M_TOKEN)")
     parser.add_argument("--listen-port", type=int, default=0, metavar="PORT",
                         help="local port to send from and listen on (default: any free port; "
                         "use the daemon's --reply-port if it was started with one)")
@@ -93,6 +97,8 @@ def run_send(args: argparse.Namespace) -> int:
 
     wait_s = _wait_seconds(args)
     values = [parse_argument(text) for text in args.values]
+    if args.token and args.address.startswith("/v2m/"):
+        values = [args.token, *values]
 
     def show_news(reply) -> None:
         if reply.address == "/v2m/progress" and len(reply.args) == 2:

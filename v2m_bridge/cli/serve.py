@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import signal
 import threading
 import time
@@ -21,7 +22,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "chords and arpeggios to a MIDI port, following Reaper's OSC transport, MIDI Time Code "
         "or /v2m/transport/* messages. Stop with Ctrl-C or SIGTERM.")
     serve.add_argument("--host", default=DEFAULT_HOST, help="address to listen on "
-                       "(default: %(default)s; only use another on a trusted network)")
+                       "(default: %(default)s; any other needs --token)")
+    serve.add_argument("--token", default=os.environ.get("V2M_TOKEN") or None, metavar="SECRET",
+                       help="a shared secret every /v2m/ request must carry as its first "
+                       "argument (default: $V2M_TOKEN; required with a --host beyond this "
+                       "machine)")
+    serve.add_argument("--output-dir", metavar="DIR", help="where /v2m/render writes relative "
+                       "names (default: a v2m-bridge folder in your data directory, e.g. "
+                       "~/.local/share/v2m-bridge); it writes nowhere else but next to the "
+                       "opened video")
     serve.add_argument("--port", type=int, default=DEFAULT_PORT,
                        help="OSC port (default: %(default)s)")
     serve.add_argument("--reply-port", type=int, help="send replies to the sender's host at this "
@@ -50,7 +59,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run_serve(args: argparse.Namespace) -> int:
-    from v2m_bridge.daemon.app import Daemon, DaemonConfig
+    from v2m_bridge.daemon.app import Daemon, DaemonConfig, check_bind
     from v2m_bridge.daemon.backend import ModelBackend
     from v2m_bridge.daemon.midi_out import open_sink
     from v2m_bridge.model.loading import load_chord_model
@@ -61,7 +70,9 @@ def run_serve(args: argparse.Namespace) -> int:
         check_port(args.reply_port, "--reply-port", allow_zero=True)
     started = time.perf_counter()
     config = DaemonConfig(host=args.host, port=args.port, reply_port=args.reply_port,
-                          midi_backend=args.midi_backend, mtc_in=args.mtc_in)
+                          midi_backend=args.midi_backend, mtc_in=args.mtc_in,
+                          output_dir=args.output_dir, token=args.token)
+    check_bind(config.host, config.token)  # fail fast, before the MIDI port and the model
     sink = open_sink(config.midi_backend, config.client_name)  # fail fast, before the model
     try:
         chord_model = load_chord_model(args.checkpoint, args.device)

@@ -10,9 +10,11 @@ from v2m_bridge.config import DEFAULT_HOST, DEFAULT_PORT
 from v2m_bridge.daemon.midi_in import MidiInput
 from v2m_bridge.daemon.midi_out import MidiSink, RtMidiSink, auto_api_names, open_sink
 from v2m_bridge.daemon.scheduler import Scheduler
-from v2m_bridge.daemon.server import OscServer
+from v2m_bridge.daemon.server import OscServer, is_loopback
 from v2m_bridge.daemon.session import Session
 from v2m_bridge.daemon.transport import MtcClock, OwnClock, ReaperClock
+from v2m_bridge.errors import V2MError
+from v2m_bridge.output.places import OutputPlaces
 
 log = logging.getLogger(__name__)
 
@@ -27,6 +29,17 @@ class DaemonConfig:
     midi_backend: str = "auto"
     mtc_in: str | None = None  # "virtual" or the name of an existing MIDI source
     client_name: str = "v2m_bridge"
+    output_dir: str | None = None  # where /v2m/render writes (default: the user's data dir)
+    token: str | None = None  # a shared secret every /v2m/ request must carry first
+
+
+def check_bind(host: str, token: str | None) -> None:
+    """Listening beyond this machine needs ``--token``: without one, anyone who can reach the
+    port could drive the daemon and write files where it writes."""
+    if not is_loopback(host) and not token:
+        raise V2MError(f"refusing to listen on {host}: beyond 127.0.0.1 every request must carry "
+                       "a shared secret; start serve with --token SECRET (and send it as the "
+                       "first argument of every /v2m/ request), or use --host 127.0.0.1")
 
 
 class Daemon:
@@ -34,18 +47,23 @@ class Daemon:
 
     def __init__(self, config: DaemonConfig, backend, sink: MidiSink | None = None) -> None:
         self.config = config
+        check_bind(config.host, config.token)
+        output = OutputPlaces(config.output_dir)
         self.sink = sink if sink is not None else open_sink(config.midi_backend,
                                                             config.client_name)
         self.own_clock, self.reaper_clock, self.mtc_clock = OwnClock(), ReaperClock(), MtcClock()
         self.scheduler = Scheduler(self.sink, self.own_clock)
         self.session = Session(backend, self.scheduler, own_clock=self.own_clock,
                                reaper_clock=self.reaper_clock, mtc_clock=self.mtc_clock,
-                               reply_port=config.reply_port)
+                               reply_port=config.reply_port, output=output)
         self.mtc_input: MidiInput | None = None
         try:
             self.server = OscServer(config.host, config.port, self.session.routes(),
                                     reply_targets=self.session.clients.reply_targets,
-                                    tick=self.session.tick)
+                                    tick=self.session.tick,
+                                    on_unreachable=self.session.clients.unreachable,
+                                    on_sender=self.session.clients.heard_from,
+                                    token=config.token)
             if config.mtc_in:
                 self.mtc_input = self._open_mtc(config.mtc_in)
         except BaseException:
@@ -75,6 +93,8 @@ class Daemon:
         while not self._closed.wait(PORT_CHECK_INTERVAL_S):
             try:
                 self.session.check_port()
+                if self.mtc_input is not None:
+                    self.mtc_input.check()
             except Exception:  # the watchdog must outlive any backend hiccup
                 log.exception("MIDI port check failed")
 

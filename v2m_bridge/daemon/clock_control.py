@@ -6,11 +6,36 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 
+from v2m_bridge.config import MAX_PLAY_RATE, MAX_POSITION_S
 from v2m_bridge.daemon.scheduler import Scheduler
-from v2m_bridge.daemon.server import OscRequestError, Request
+from v2m_bridge.daemon.server import OscRequestError, OscStateError, Request
 from v2m_bridge.daemon.transport import MtcClock, OwnClock, ReaperClock
 
 log = logging.getLogger(__name__)
+
+REAPER_TEMPO_RANGE = (1.0, 960.0)  # what Reaper's tempo can be set to
+
+
+def check_position(value: float, name: str = "position") -> float:
+    """A position in seconds within +-:data:`MAX_POSITION_S` (so every later sum, and the
+    float32 in /v2m/status, stays finite), else :class:`OscRequestError`."""
+    if not -MAX_POSITION_S <= value <= MAX_POSITION_S:
+        raise OscRequestError(f"{name} must be within +-{MAX_POSITION_S:g} s, got {value:g}")
+    return value
+
+
+def _check_feedback(address: str, values: tuple[float, ...]) -> None:
+    """Reaper's feedback values within sane bounds (a ValueError is logged and ignored)."""
+    if not values:
+        return
+    value = values[0]
+    if address in ("/time", "/loop/start/time", "/loop/end/time"):
+        check_position(value, address)
+    elif address == "/tempo/raw" and not REAPER_TEMPO_RANGE[0] <= value <= REAPER_TEMPO_RANGE[1]:
+        raise ValueError(f"tempo must be {REAPER_TEMPO_RANGE[0]:g}..{REAPER_TEMPO_RANGE[1]:g} "
+                         f"bpm, got {value:g}")
+    elif address == "/playrate/raw" and not 0.0 < value <= MAX_PLAY_RATE:
+        raise ValueError(f"play rate must be in (0, {MAX_PLAY_RATE:g}], got {value:g}")
 
 
 class ClockControl:
@@ -30,7 +55,7 @@ class ClockControl:
 
     def refuse_while_live(self) -> None:
         if self._live_active():
-            raise OscRequestError("a live session is running; send /v2m/live/stop first")
+            raise OscStateError("a live session is running; send /v2m/live/stop first")
 
     def hand_back(self) -> None:
         """After live mode: the own clock drives the scheduler again."""
@@ -40,17 +65,18 @@ class ClockControl:
     # --- /v2m/transport/* ----------------------------------------------------------------------
 
     def on_play(self, request: Request) -> None:
-        position = float(request.args[0])
+        position = check_position(float(request.args[0]))
         rate = float(request.args[1]) if len(request.args) > 1 else 1.0
-        if not 0.0 < rate <= 16.0:
-            raise OscRequestError(f"play rate must be in (0, 16], got {rate:g}")
+        if not 0.0 < rate <= MAX_PLAY_RATE:
+            raise OscRequestError(f"play rate must be in (0, {MAX_PLAY_RATE:g}], got {rate:g}")
         self._own_transport().play(position, rate, now=request.received)
 
     def on_stop(self, request: Request) -> None:
         self._own_transport().stop(now=request.received)
 
     def on_seek(self, request: Request) -> None:
-        self._own_transport().seek(float(request.args[0]), now=request.received)
+        position = check_position(float(request.args[0]))
+        self._own_transport().seek(position, now=request.received)
 
     def on_follow(self, request: Request) -> None:
         self.refuse_while_live()
@@ -66,7 +92,7 @@ class ClockControl:
     def _own_transport(self) -> OwnClock:
         self.refuse_while_live()
         if not self._has_composition():
-            raise OscRequestError("no video is open; send /v2m/video/open first")
+            raise OscStateError("no video is open; send /v2m/video/open first")
         if self.scheduler.clock is not self.own_clock:
             self.scheduler.set_clock(self.own_clock)
         return self.own_clock
@@ -78,14 +104,15 @@ class ClockControl:
         def handler(request: Request) -> None:
             if not self.follow_reaper or self._live_active():
                 return
-            if self.scheduler.clock is not self.reaper_clock:
-                log.info("following Reaper's transport")
-                self.scheduler.set_clock(self.reaper_clock)
+            values = tuple(float(a) for a in request.args)
             try:
-                method(self.reaper_clock, *(float(a) for a in request.args),
-                       now=request.received)
+                _check_feedback(request.address, values)
+                if self.scheduler.clock is not self.reaper_clock:
+                    log.info("following Reaper's transport")
+                    self.scheduler.set_clock(self.reaper_clock)
+                method(self.reaper_clock, *values, now=request.received)
             except ValueError as err:  # e.g. a play rate of 0: Reaper needs no answer
-                log.info("ignored %s %s: %s", request.address, request.args, err)
+                log.debug("ignored %s %s: %s", request.address, request.args, err)
         return handler
 
     def reaper_routes(self) -> dict[str, Callable[[Request], None]]:

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from v2m_bridge.config import MAX_POSITION_S
 from v2m_bridge.errors import V2MError
 from v2m_bridge.features import EMOTION_DIM, SEMANTIC_DIM, check_per_second
 from v2m_bridge.features import EMOTION_LABELS as EMOTIONS
@@ -25,7 +26,9 @@ from v2m_bridge.video.fallback_emotion import estimate_emotion
 MOTION_SCALE = 255.0  # live motion is 0..1; the model's motion feature is on the 0-255 scale
 # Contrast is not in a live frame; the fallback emotion rule gets this typical value instead.
 TYPICAL_CONTRAST = 0.2
-MAX_GAP_S = 10  # a jump forward longer than this is a seek, not seconds to fill
+# A jump forward of more than this many seconds is a seek, not seconds to fill: it bounds the model
+# work one frame can cause (at most MAX_GAP_S chords), whatever media times a sender makes up.
+MAX_GAP_S = 3
 SEEK_BACK_S = 0.5  # frames further behind the newest one mean the media jumped back
 
 
@@ -56,6 +59,9 @@ def parse_frame(args: Sequence[float]) -> LiveFrame:
     media_time, luma, motion, red, green, blue, cut = (float(v) for v in args[:7])
     if media_time < 0:
         raise FrameError(f"media_time must be >= 0 seconds, got {media_time:g}")
+    if media_time > MAX_POSITION_S:
+        raise FrameError(f"media_time must be at most {MAX_POSITION_S:g} seconds, got "
+                         f"{media_time:g}")
     for name, value in zip(FRAME_FIELDS[1:], (luma, motion, red, green, blue, cut), strict=True):
         if not 0.0 <= value <= 1.0:
             raise FrameError(f"{name} must be in 0..1, got {value:g} (divide Jitter's 0-255 char "
@@ -165,6 +171,14 @@ class SecondFolder:
             self._last_cut = frame.media_time
             result.cut_at = frame.media_time
         return result
+
+    def reset(self) -> None:
+        """Forget the seconds folded so far (the image features stay): the next frame starts
+        afresh, as after a seek."""
+        self._current = None
+        self._newest = -math.inf
+        self._last_cut = -math.inf
+        self._previous = None
 
     def set_image_features(self, semantic: np.ndarray, emotion: np.ndarray) -> None:
         """A CLIP result: used for the current second and those after it, until the next."""

@@ -18,27 +18,32 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 import torch
 
 from v2m_bridge.config import DEFAULT_LIVE_LATENCY_S, DEFAULT_LIVE_TIMEOUT_S
 from v2m_bridge.daemon.clients import Clients
+from v2m_bridge.daemon.clock_control import check_position
 from v2m_bridge.daemon.live_composer import LiveComposer, LiveUpdate, warm_up
 from v2m_bridge.daemon.live_frames import FoldResult, SecondFeatures, SecondFolder, parse_frame
 from v2m_bridge.daemon.scheduler import Scheduler
-from v2m_bridge.daemon.server import OscRequestError, Request
+from v2m_bridge.daemon.server import OscRequestError, OscStateError, Request
 from v2m_bridge.daemon.state import Settings
 from v2m_bridge.daemon.transport import LiveClock
 from v2m_bridge.daemon.worker import ModelWorker
 from v2m_bridge.errors import V2MError
 from v2m_bridge.model.amt import AMT
 from v2m_bridge.options import RenderOptions
+from v2m_bridge.output.places import check_input_file
 
 log = logging.getLogger(__name__)
 
 MAX_LATENCY_S = 10.0
+# Composition jobs a session may have waiting on the model worker. Frames that would queue more
+# (sent faster than the model follows, or made-up media times) restart the music at the newest
+# frame instead, so neither the queue nor the CPU spent on it can grow without bound.
+MAX_QUEUED_JOBS = 8
 LIVE_ADDRESS = "(live)"  # the address of live-session errors that answer no single request
 
 
@@ -67,10 +72,12 @@ class LiveRun:
     composer: LiveComposer | None = None  # the model worker's; None until the first frame
     started: bool = False  # a first frame was queued (OSC thread)
     epoch: int = 0  # counts seeks: jobs queued before the latest one are dropped
+    queued: int = 0  # composition jobs waiting or running on the model worker
+    overloaded: bool = False  # frames are being dropped until the queue drains (said once)
     timeouts_reported: int = 0
     sender: tuple[str, int] | None = None  # of the latest frame: told when frames stop
     last_frame_time: float | None = None  # media time of the latest frame in order
-    queued: int = 0  # jobs queued for this run so far (OSC thread): newer work skips a prepare
+    submitted: int = 0  # jobs submitted so far (OSC thread): newer work skips a prepare
 
 
 @dataclass(frozen=True)
@@ -112,10 +119,10 @@ class LiveMode:
         latency = args[0] if args else DEFAULT_LIVE_LATENCY_S
         timeout = args[1] if len(args) > 1 else DEFAULT_LIVE_TIMEOUT_S
         if self.run is not None:
-            raise OscRequestError("a live session is already running; send /v2m/live/stop first")
+            raise OscStateError("a live session is already running; send /v2m/live/stop first")
         busy = self.context.busy()
         if busy is not None:
-            raise OscRequestError(f"busy {busy}; wait for /v2m/ready first")
+            raise OscStateError(f"busy {busy}; wait for /v2m/ready first")
         if not 0.0 <= latency <= MAX_LATENCY_S:
             raise OscRequestError(f"latency must be 0..{MAX_LATENCY_S:g} s, got {latency:g}")
         if not 0.05 <= timeout <= 60.0:
@@ -143,7 +150,7 @@ class LiveMode:
 
     def on_stop(self, request: Request) -> None:
         if self.run is None:
-            raise OscRequestError("no live session is running")
+            raise OscStateError("no live session is running")
         self.stop()
 
     def stop(self) -> None:
@@ -166,6 +173,10 @@ class LiveMode:
         run.sender = request.sender
         self.clock.feed(frame.media_time, now=request.received)
         previous = run.folder.current_second
+        if run.queued >= MAX_QUEUED_JOBS:  # the model is behind: drop frames until it is not
+            self._overloaded(run, request, frame.media_time)
+            return
+        run.overloaded = False
         fold = run.folder.add(frame)
         if fold.seek_to is not None:
             with self._lock:  # the notes end now, not when the worker gets to the new start
@@ -176,19 +187,40 @@ class LiveMode:
                 "treated as a seek: notes ended, the music restarts there"))
         job = self._job(run, fold, frame.media_time, request.received)
         if job is not None:
-            run.queued += 1
-            self.context.worker.submit(lambda: self._compose(run, job))
+            with self._lock:
+                run.queued += 1
+            run.submitted += 1
+            self.context.worker.submit(lambda: self._compose_counted(run, job))
         self._prepare_if_last(run, fold, frame.media_time)
+
+    def _overloaded(self, run: LiveRun, request: Request, media_time: float) -> None:
+        """Frames come faster than the model follows: the queued jobs are dropped (a new
+        epoch), the notes end, and the first frame after the queue drains restarts the music
+        (the folder starts afresh there). Said once per episode."""
+        run.folder.reset()
+        run.started = False
+        if run.overloaded:
+            return
+        run.overloaded = True
+        with self._lock:
+            run.epoch += 1
+            self.context.scheduler.set_events([], run.latency)
+        self.context.clients.reply(request, "/v2m/error", request.address, (
+            f"frames come faster than the model can follow (at {media_time:.3f} s): notes "
+            "ended; frames are dropped until it catches up, then the music restarts"))
 
     def on_image(self, request: Request) -> None:
         path, media_time = request.args[0], float(request.args[1])
         run = self.run
         if run is None:
-            raise OscRequestError("no live session; send /v2m/live/start first")
-        if not Path(path).is_file():
-            raise OscRequestError(f"no image file at {path!r} (an absolute path is expected)")
+            raise OscStateError("no live session; send /v2m/live/start first")
+        check_position(media_time, "media_time")
+        try:
+            check_input_file(path, "image file")
+        except V2MError as err:
+            raise OscRequestError(str(err)) from None
         if self._image_worker is not None and self._image_worker.is_alive():
-            raise OscRequestError("still encoding the previous image; this one was dropped")
+            raise OscStateError("still encoding the previous image; this one was dropped")
         reply = self.context.clients.reply
 
         def encode() -> None:
@@ -249,15 +281,22 @@ class LiveMode:
             return
         partial = run.folder.partial()
         if partial is not None:
-            run.queued += 1
-            ticket = run.queued
+            run.submitted += 1
+            ticket = run.submitted
             self.context.worker.submit(lambda: self._prepare(run, ticket, partial))
 
     def _prepare(self, run: LiveRun, ticket: int, partial: SecondFeatures) -> None:
         """(model worker) See :meth:`_prepare_if_last`. Skipped when a later job is queued
         already: a prepare never holds up the work of a frame that came after it."""
-        if self.run is run and run.queued == ticket and run.composer is not None:
+        if self.run is run and run.submitted == ticket and run.composer is not None:
             run.composer.prepare(partial)
+
+    def _compose_counted(self, run: LiveRun, job: ComposeJob) -> None:
+        try:
+            self._compose(run, job)
+        finally:
+            with self._lock:
+                run.queued -= 1
 
     def _compose(self, run: LiveRun, job: ComposeJob) -> None:
         """Model step and arrangement (model worker), then the notes to the scheduler."""

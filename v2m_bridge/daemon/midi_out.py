@@ -8,6 +8,8 @@ to notice a port that disappeared (a loopMIDI port removed, a JACK server that d
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
 import logging
 import sys
 import threading
@@ -27,7 +29,7 @@ NOTE_OFF = 0x80
 NOTE_ON = 0x90
 CONTROL_CHANGE = 0xB0
 ALL_NOTES_OFF_CC = 123
-JACK_PROBE_INTERVAL_S = 5.0
+JACK_PROBE_INTERVAL_S = 2.0
 
 
 class MidiPortError(V2MError, OSError):
@@ -147,11 +149,14 @@ class RtMidiSink(MidiSink):
 
     ``target`` is a case-insensitive substring of an existing port's name; without it a virtual
     port ``CLIENT_NAME:OUTPUT_PORT_NAME`` is created (not possible with Windows MultiMedia).
+
+    JACK: a client whose server died is never touched again (closing it once a new server runs
+    crashes libjack), only set aside; :meth:`reopen` connects a new client as soon as a server
+    answers, so output resumes within about a second of jackd's return.
     """
 
     def __init__(self, api_name: str, target: str | None = None,
                  client_name: str = CLIENT_NAME, port_name: str = OUTPUT_PORT_NAME) -> None:
-        rtmidi = load_rtmidi()
         self.api_name = api_name
         self.target = target
         self._client_name = client_name
@@ -159,69 +164,143 @@ class RtMidiSink(MidiSink):
         self._api = api_from_name(api_name)
         self._lock = threading.Lock()
         self._next_server_probe = 0.0
-        self._server_alive = True
         self._closed = False
-        try:
-            self._out = rtmidi.MidiOut(self._api, name=client_name)
-        except rtmidi.RtMidiError as err:
-            raise MidiPortError(f"cannot start the {api_name} MIDI client: {err}"
-                                + (" (is a JACK server running?)" if api_name == "jack" else "")
-                                ) from err
-        self._open()
+        self._out = None
+        self.name = f"{client_name}:{port_name}"
+        self._connect()
 
-    def _open(self) -> None:
+    @property
+    def own_port(self) -> str:
+        """Our output port as other JACK clients list it."""
+        return f"{self._client_name}:{self._port_name}"
+
+    def _connect(self) -> None:
+        """A new client with its port (raises :class:`MidiPortError`)."""
+        rtmidi = load_rtmidi()
+        try:
+            out = rtmidi.MidiOut(self._api, name=self._client_name)
+        except rtmidi.RtMidiError as err:
+            raise MidiPortError(f"cannot start the {self.api_name} MIDI client: {err}"
+                                + (" (is a JACK server running?)" if self.api_name == "jack"
+                                   else "")) from err
+        try:
+            self.name = self._open(out)
+        except BaseException:
+            self._release(out)
+            raise
+        self._out = out
+
+    def _open(self, out) -> str:
         rtmidi = load_rtmidi()
         if self.target is None:
             try:
-                self._out.open_virtual_port(self._port_name)
+                out.open_virtual_port(self._port_name)
             except (rtmidi.RtMidiError, NotImplementedError) as err:
                 raise MidiPortError(f"cannot create a virtual {self.api_name} MIDI port: {err}; "
                                     "use --midi-backend port:NAME with an existing port "
                                     "(e.g. a loopMIDI port on Windows)") from err
-            self.name = f"{self._client_name}:{self._port_name}"
-            return
-        ports = self._out.get_ports()
+            return self.own_port
+        ports = out.get_ports()
         index = find_port(ports, self.target)
         if index is None:
             raise MidiPortError(f"no {self.api_name} MIDI output port matches {self.target!r}; "
                                 f"available: {ports or 'none'}")
-        self._out.open_port(index, self._port_name)
-        self.name = ports[index]
+        try:
+            out.open_port(index, self._port_name)
+        except rtmidi.RtMidiError as err:
+            raise MidiPortError(f"cannot open {ports[index]!r}: {err}") from err
+        return ports[index]
+
+    def _release(self, out) -> None:
+        """Close a client whose server is known to be alive."""
+        try:
+            out.close_port()
+            out.delete()
+        except Exception as err:  # rtmidi raises its own errors; closing must never fail
+            log.debug("closing the MIDI client failed: %s", err)
 
     def send(self, message: Sequence[int]) -> None:
         with self._lock:
-            if not self._closed:
+            if not self._closed and self._out is not None:
                 self._out.send_message(list(message))
 
     def is_alive(self) -> bool:
-        if self.target is not None:
-            return self.name in self._out.get_ports()
+        out = self._out
+        if out is None:
+            return False
+        if self.target is not None and self.name not in out.get_ports():
+            return False  # the named port went away (cheap: this client's own list)
         if self.api_name == "jack":
             now = time.monotonic()
-            if now >= self._next_server_probe:  # a probe costs a JACK client (~40 ms)
-                self._next_server_probe = now + JACK_PROBE_INTERVAL_S
-                self._server_alive = jack_server_running()
-            return self._server_alive
+            if now < self._next_server_probe:  # a probe costs a JACK client (~40 ms)
+                return True
+            self._next_server_probe = now + JACK_PROBE_INTERVAL_S
+            listed = jack_output_ports()
+            if listed is None or self.own_port not in listed:  # the server died or restarted
+                with self._lock:
+                    self._abandon()
+                return False
         return True  # an ALSA/CoreMIDI virtual port lives as long as this process
 
+    def _abandon(self) -> None:
+        """Set a client of a dead JACK server aside for good (lock held)."""
+        if self._out is not None:
+            set_aside(self._out)
+            self._out = None
+
     def reopen(self) -> bool:
-        if self.target is None:
-            return False
         with self._lock:
+            if self._closed:
+                return False
+            if self.api_name == "jack":
+                if self._out is not None:  # the server is alive: only the target went away
+                    self._release(self._out)
+                    self._out = None
+                try:
+                    self._connect()
+                except MidiPortError as err:
+                    log.debug("MIDI port not back yet: %s", err)
+                    return False
+                self._next_server_probe = time.monotonic() + JACK_PROBE_INTERVAL_S
+                log.info("MIDI output %s is back", self.name)
+                return True
+            if self.target is None or self._out is None:
+                return False
             self._out.close_port()
             try:
-                self._open()
+                self.name = self._open(self._out)
             except MidiPortError:
                 return False
         return True
 
     def close(self) -> None:
+        """Release the port; never crashes, whatever state the backend is in."""
         with self._lock:
             if self._closed:
                 return
             self._closed = True
-            self._out.close_port()
-            self._out.delete()
+            out, self._out = self._out, None
+            if out is None:
+                return
+            if self.api_name == "jack":
+                listed = jack_output_ports()
+                if listed is None or self.own_port not in listed:
+                    set_aside(out)  # its server died: closing it could crash libjack
+                    return
+            self._release(out)
+
+
+SET_ASIDE: list[object] = []
+
+
+def set_aside(out) -> None:
+    """Keep a client of a dead JACK server alive until the process ends: rtmidi's destructor
+    would close it, and libjack can crash doing so once another server runs. The extra
+    reference keeps even interpreter shutdown from destroying it."""
+    SET_ASIDE.append(out)
+    with contextlib.suppress(AttributeError, OSError):  # not CPython: the list has to do
+        ctypes.pythonapi.Py_IncRef(ctypes.py_object(out))
+    log.info("a MIDI client of a JACK server that went away was set aside")
 
 
 def find_port(ports: Sequence[str], wanted: str) -> int | None:
@@ -236,16 +315,27 @@ def find_port(ports: Sequence[str], wanted: str) -> int | None:
     return None
 
 
-def jack_server_running() -> bool:
-    """Whether a JACK server answers. Connecting a short-lived client is the only check rtmidi
-    offers: a client of a dead server keeps stale port lists and sends into the void."""
+def jack_output_ports(inputs: bool = False) -> list[str] | None:
+    """The MIDI output ports (``inputs``: the input ports) of the running JACK server, or None
+    when no server answers. Connecting a short-lived client is the only check rtmidi offers: a
+    client of a dead (or restarted) server keeps stale port lists and sends into the void."""
     rtmidi = load_rtmidi()
+    kind = rtmidi.MidiOut if inputs else rtmidi.MidiIn  # a MidiIn lists the outputs, and back
     try:
-        probe = rtmidi.MidiIn(rtmidi.API_UNIX_JACK, name="v2m_bridge_alive")
+        probe = kind(rtmidi.API_UNIX_JACK, name="v2m_bridge_alive")
     except rtmidi.RtMidiError:
-        return False
-    probe.delete()
-    return True
+        return None
+    try:
+        return probe.get_ports()
+    except rtmidi.RtMidiError:
+        return None
+    finally:
+        probe.delete()
+
+
+def jack_server_running() -> bool:
+    """Whether a JACK server answers."""
+    return jack_output_ports() is not None
 
 
 def open_sink(spec: str, client_name: str = CLIENT_NAME) -> MidiSink:

@@ -155,13 +155,17 @@ class Scheduler:
         return start
 
     def set_clock(self, clock: TransportClock) -> None:
-        """Follow another transport source; sounding notes end first."""
-        clock.subscribe(self._wake)
+        """Follow another transport source; sounding notes end first. Only the clock followed
+        wakes the scheduler (so switching back and forth adds no listeners)."""
         with self._cond:
+            previous = self._clock
             self._end_all_notes()
             self._clock = clock
             self._epoch = None
             self._cond.notify_all()
+        if previous is not clock:
+            previous.unsubscribe(self._wake)
+        clock.subscribe(self._wake)
 
     @property
     def clock(self) -> TransportClock:

@@ -1,29 +1,40 @@
 """The OSC socket: receive, check, dispatch, reply.
 
-python-osc parses packets (bare messages and ``#bundle``s, which Reaper sends) and builds replies;
-this module owns the UDP socket so that it can refuse oversized packets, check argument types and
-counts strictly before any handler runs, and answer every bad ``/v2m/*`` request with
-``/v2m/error s:address s:message``. Bundle timetags are ignored (Reaper sends "immediate"), so a
-future-dated bundle can never block the loop.
+Packets are parsed by :mod:`v2m_bridge.osc.parse` (bare messages and ``#bundle``s, which Reaper
+sends): a total, bounded parser, so no packet can hang, crash or slow the loop. This module owns
+the UDP socket so that it can refuse oversized packets, check and convert argument types
+(:mod:`v2m_bridge.osc.arguments`) before any handler runs, and answer every bad ``/v2m/*``
+request with ``/v2m/error s:address s:message``. Bundle timetags are ignored (Reaper sends
+"immediate"), so a future-dated bundle can never block the loop.
+
+Errors about bad input (a packet that does not parse, wrong types, an unknown address, values
+out of range) are answered at most :data:`ERRORS_PER_SECOND` times per second per sender and
+address; replies about the daemon's state (:class:`OscStateError`: busy, no video open, a live
+session running) are always sent. With ``token`` set, every ``/v2m/*`` request must carry it
+(see :func:`strip_token`).
 """
 
 from __future__ import annotations
 
 import contextlib
+import dataclasses
+import errno
+import hmac
+import ipaddress
 import logging
-import math
+import os
 import platform
 import socket
 import struct
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
-from pythonosc.osc_packet import OscPacket
-
 from v2m_bridge.errors import V2MError
+from v2m_bridge.osc.arguments import coerce_arguments
+from v2m_bridge.osc.parse import OscParseError, parse_packet
 from v2m_bridge.osc.protocol import ERROR, MAX_PACKET_BYTES, PACKET_SUBJECT, V2M_PREFIX
 from v2m_bridge.osc.wire import osc_message
 
@@ -36,7 +47,12 @@ Address = tuple[str, int]
 
 
 class OscRequestError(V2MError, ValueError):
-    """An OSC request with the wrong arguments, or one the daemon cannot do now."""
+    """An OSC request with the wrong arguments or values (answers are rate-limited)."""
+
+
+class OscStateError(OscRequestError):
+    """A request the daemon cannot do in its current state (busy, no video open, a live
+    session running): the answer is about state, not bad input, and is never rate-limited."""
 
 
 @dataclass(frozen=True)
@@ -58,38 +74,23 @@ class Route:
     help: str = ""
 
 
-def _matches(kind: str, value: object) -> bool:
-    if kind == "s":
-        return isinstance(value, str)
-    if kind == "i":
-        return isinstance(value, int) and not isinstance(value, bool)
-    if kind == "f":  # Max sends whole numbers as ints; accept them as numbers
-        return isinstance(value, (int, float)) and not isinstance(value, bool)
-    raise AssertionError(f"unknown OSC type letter {kind!r}")
+def check_arguments(route: Route, address: str, args: tuple) -> tuple:
+    """``args`` converted to the route's types (see :mod:`v2m_bridge.osc.arguments`); raises
+    :class:`OscRequestError` unless they fit one of its signatures."""
+    try:
+        return coerce_arguments(route.signatures, address, args)
+    except V2MError as err:
+        raise OscRequestError(str(err)) from None
 
 
-def _describe(signatures: Sequence[str]) -> str:
-    names = {"s": "string", "f": "float", "i": "int"}
-
-    def form(signature: str) -> str:
-        if len(signature) > 3 and len(set(signature)) == 1:
-            return f"{len(signature)} {names[signature[0]]}s"
-        return " ".join(names[k] for k in signature) or "no arguments"
-
-    return " or ".join(f"({form(signature)})" for signature in signatures)
-
-
-def check_arguments(route: Route, address: str, args: tuple) -> None:
-    """Raise :class:`OscRequestError` unless ``args`` fits one of the route's signatures."""
-    for signature in route.signatures:
-        if len(signature) == len(args) and all(_matches(k, v) for k, v in zip(signature, args,
-                                                                                strict=True)):
-            for kind, value in zip(signature, args, strict=True):
-                if kind == "f" and not math.isfinite(value):
-                    raise OscRequestError(f"{address} got {value!r}; numbers must be finite")
-            return
-    got = " ".join(type(value).__name__ for value in args) or "no arguments"
-    raise OscRequestError(f"{address} expects {_describe(route.signatures)}, got ({got})")
+def strip_token(args: tuple, token: str) -> tuple:
+    """A ``/v2m/*`` request under ``serve --token``: its first argument must be the token (an
+    OSC string); the rest are the request's own arguments. Compared in constant time."""
+    if not args or not isinstance(args[0], str) or not hmac.compare_digest(
+            args[0].encode(), token.encode()):
+        raise OscRequestError("this daemon needs its token (serve --token) as the first "
+                              "argument of every /v2m/ request")
+    return args[1:]
 
 
 def _timestamp_option() -> int | None:
@@ -131,6 +132,21 @@ def _receive_time(ancillary: list) -> float:
     return mono_now
 
 
+def is_loopback(host: str) -> bool:
+    """Whether ``host`` (an address to bind or a sender's address) is this machine only."""
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return host == "localhost"
+
+
+_IP_RECVERR = getattr(socket, "IP_RECVERR", 11 if sys.platform.startswith("linux") else None)
+# What a receive reports for ICMP errors about earlier sends (with IP_RECVERR on)
+_ICMP_ERRNOS = frozenset(getattr(errno, name) for name in (
+    "ECONNREFUSED", "EHOSTUNREACH", "ENETUNREACH", "EHOSTDOWN", "ENETDOWN", "EMSGSIZE",
+    "ECONNRESET", "EPROTO", "ENOPROTOOPT", "EACCES", "EPERM") if hasattr(errno, name))
+
+
 class OscServer:
     """A UDP OSC endpoint on its own thread.
 
@@ -138,17 +154,27 @@ class OscServer:
     addresses (any :class:`V2MError`) become ``/v2m/error`` replies to ``reply_targets(sender)``;
     for other addresses (Reaper feedback) they are logged, since Reaper does not read replies.
     ``tick`` runs about every ``tick_s`` on the server thread (status broadcasts).
+    ``on_unreachable(address)`` hears of each destination that answered a datagram with "port
+    unreachable" (Linux), so vanished clients can be dropped; ``on_sender(host)`` hears of every
+    packet's sending host (to keep its clients registered). ``token``: see :func:`strip_token`;
+    with it, feedback that cannot carry a token (Reaper's) is only taken from loopback senders.
     """
 
     def __init__(self, host: str, port: int, routes: dict[str, Route], *,
                  reply_targets: Callable[[Address], Iterable[Address]] | None = None,
                  tick: Callable[[], None] | None = None, tick_s: float = 0.1,
-                 max_packet_bytes: int = MAX_PACKET_BYTES) -> None:
+                 max_packet_bytes: int = MAX_PACKET_BYTES,
+                 on_unreachable: Callable[[Address], None] | None = None,
+                 on_sender: Callable[[str], None] | None = None,
+                 token: str | None = None) -> None:
         self.routes = routes
         self.reply_targets = reply_targets or (lambda sender: [sender])
         self.tick = tick
         self.tick_s = tick_s
         self.max_packet_bytes = max_packet_bytes
+        self.on_unreachable = on_unreachable
+        self.on_sender = on_sender
+        self.token = token or None
         self._socket = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
         try:
             self._socket.bind((host, port))
@@ -159,12 +185,21 @@ class OscServer:
         self._socket.settimeout(tick_s)
         with contextlib.suppress(OSError):  # best effort: the kernel caps it (rmem_max)
             self._socket.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, RECEIVE_BUFFER_BYTES)
+        # ICMP errors about our sends are queued on the socket (IP_RECVERR) and read without
+        # waiting through a second handle on it (the main one waits up to tick_s for data)
+        self._error_queue: socket.socket | None = None
+        if _IP_RECVERR is not None:
+            with contextlib.suppress(OSError):
+                self._socket.setsockopt(socket.IPPROTO_IP, _IP_RECVERR, 1)
+                self._error_queue = socket.socket(fileno=os.dup(self._socket.fileno()))
+                self._error_queue.settimeout(0.0)
         self._error_windows: dict[tuple[Address, str], list[float]] = {}
         self._kernel_timestamps = _enable_kernel_timestamps(self._socket)
         self.address: Address = self._socket.getsockname()
         self._closing = threading.Event()
         self._thread: threading.Thread | None = None
         self.handled_count = 0
+        self.unreachable_count = 0
 
     def start(self) -> None:
         self._thread = threading.Thread(target=self.serve, name="v2m-osc", daemon=True)
@@ -174,25 +209,59 @@ class OscServer:
         self._closing.set()
         if self._thread is not None and self._thread is not threading.current_thread():
             self._thread.join(timeout=2.0)
+        if self._error_queue is not None:
+            self._error_queue.close()
         self._socket.close()
 
     def serve(self) -> None:
+        next_error_check = 0.0
         while not self._closing.is_set():
             try:
                 data, ancillary, _flags, sender = self._socket.recvmsg(65536, 256)
             except TimeoutError:
                 data = None
-            except OSError:
+            except OSError as err:
                 if self._closing.is_set():
                     return
-                raise
+                if err.errno not in _ICMP_ERRNOS:
+                    raise
+                # an ICMP error about a datagram we sent (IP_RECVERR): read who it was
+                self._read_unreachable()
+                data = None
             if data is not None:
                 self.handle_datagram(data, sender, _receive_time(ancillary))
+            now = time.monotonic()
+            if now >= next_error_check:  # a send may have taken the error report: look anyway
+                next_error_check = now + self.tick_s
+                self._read_unreachable()
             if self.tick is not None:
                 try:
                     self.tick()
                 except Exception:  # a status broadcast must never take the server down
                     log.exception("OSC tick failed")
+
+    def _read_unreachable(self, limit: int = 64) -> None:
+        """Where the "port unreachable" errors queued on the socket came from (Linux)."""
+        if self._error_queue is None:
+            return
+        for _ in range(limit):
+            try:
+                _data, ancillary, _flags, destination = self._error_queue.recvmsg(
+                    512, 512, socket.MSG_ERRQUEUE)
+            except (BlockingIOError, TimeoutError, InterruptedError):
+                return
+            except OSError as err:
+                if err.errno != errno.EAGAIN:
+                    log.debug("reading the socket's error queue failed: %s", err)
+                return
+            refused = any(len(payload) >= 4 and int.from_bytes(payload[:4], sys.byteorder)
+                          == errno.ECONNREFUSED for _level, _kind, payload in ancillary)
+            if refused and destination and self.on_unreachable is not None:
+                self.unreachable_count += 1
+                try:
+                    self.on_unreachable(destination)
+                except Exception:  # bookkeeping must never take the server down
+                    log.exception("handling an unreachable destination failed")
 
     def handle_datagram(self, data: bytes, sender: Address, received: float | None = None
                         ) -> None:
@@ -201,32 +270,52 @@ class OscServer:
             self.send_error(sender, PACKET_SUBJECT, f"packet of {len(data)} bytes refused; the "
                             f"limit is {self.max_packet_bytes} bytes")
             return
+        if self.on_sender is not None:
+            self.on_sender(sender[0])
         try:
-            messages = [timed.message for timed in OscPacket(data).messages]
-        except Exception as err:  # untrusted bytes: python-osc raises more than ParseError
+            packet = parse_packet(data)
+        except OscParseError as err:
             self.send_error(sender, PACKET_SUBJECT, f"not a valid OSC packet ({err})")
             return
-        for message in messages:
-            self.dispatch(Request(message.address, tuple(message.params), sender, received))
+        for refused in packet.refused:
+            if refused.address is not None and refused.address.startswith(V2M_PREFIX):
+                self.send_error(sender, refused.address, str(refused))
+            else:
+                log.debug("ignoring OSC %s: %s", refused.address, refused)
+        for message in packet.messages:
+            self.dispatch(Request(message.address, message.args, sender, received))
 
     def dispatch(self, request: Request) -> None:
         is_v2m = request.address.startswith(V2M_PREFIX)
         route = self.routes.get(request.address)
         try:
+            if self.token is not None:
+                if is_v2m:
+                    request = dataclasses.replace(request,
+                                                  args=strip_token(request.args, self.token))
+                elif not is_loopback(request.sender[0]):
+                    log.debug("ignoring %s from %s: feedback without a token is only taken "
+                              "from this machine", request.address, request.sender[0])
+                    return
             if route is None:
                 if is_v2m:
                     known = ", ".join(sorted(a for a in self.routes if a.startswith(V2M_PREFIX)))
                     raise OscRequestError(f"unknown address {request.address}; known: {known}")
                 log.debug("ignoring OSC %s %s", request.address, request.args)
                 return
-            check_arguments(route, request.address, request.args)
-            route.handler(request)
+            args = check_arguments(route, request.address, request.args)
+            route.handler(dataclasses.replace(request, args=args))
             self.handled_count += 1
+        except OscStateError as err:  # about the daemon's state: always answered
+            if is_v2m:
+                self.reply(request.sender, ERROR, request.address, str(err))
+            else:
+                log.debug("ignored %s %s: %s", request.address, request.args, err)
         except V2MError as err:
             if is_v2m:
                 self.send_error(request.sender, request.address, str(err))
             else:
-                log.info("ignored %s %s: %s", request.address, request.args, err)
+                log.debug("ignored %s %s: %s", request.address, request.args, err)
         except Exception as err:  # a bug: answer, log, keep serving
             log.exception("handler for %s failed", request.address)
             if is_v2m:

@@ -16,13 +16,14 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from v2m_bridge.config import MAX_POSITION_S
 from v2m_bridge.daemon.backend import ModelBackend, ProgressCallback
 from v2m_bridge.daemon.clients import Clients
-from v2m_bridge.daemon.clock_control import ClockControl
+from v2m_bridge.daemon.clock_control import ClockControl, check_position
 from v2m_bridge.daemon.live_mode import LiveContext, LiveMode
 from v2m_bridge.daemon.routes import build_routes
 from v2m_bridge.daemon.scheduler import Scheduler
-from v2m_bridge.daemon.server import OscRequestError, Request, Route
+from v2m_bridge.daemon.server import OscRequestError, OscStateError, Request, Route
 from v2m_bridge.daemon.splice import splice
 from v2m_bridge.daemon.state import Opened, Settings
 from v2m_bridge.daemon.transport import LiveClock, MtcClock, OwnClock, ReaperClock
@@ -30,7 +31,8 @@ from v2m_bridge.daemon.worker import ModelWorker
 from v2m_bridge.errors import V2MError
 from v2m_bridge.music.arrangement import Composition
 from v2m_bridge.osc import protocol
-from v2m_bridge.output.midi_file import write_midi
+from v2m_bridge.output.midi_file import composition_to_midi
+from v2m_bridge.output.places import OutputPlaces, check_input_file
 
 log = logging.getLogger(__name__)
 
@@ -44,8 +46,10 @@ class Session:
     def __init__(self, backend: ModelBackend, scheduler: Scheduler, *, own_clock: OwnClock,
                  reaper_clock: ReaperClock, mtc_clock: MtcClock | None = None,
                  live_clock: LiveClock | None = None, reply_port: int | None = None,
+                 output: OutputPlaces | None = None,
                  monotonic: Callable[[], float] = time.monotonic) -> None:
         self.backend = backend
+        self.output = output if output is not None else OutputPlaces()
         self.scheduler = scheduler
         self.monotonic = monotonic
         self.clients = Clients(reply_port)
@@ -117,6 +121,7 @@ class Session:
 
     def tick(self) -> None:
         self.live.tick()
+        self.clients.expire()
         now = self.monotonic()
         if self.clients.registered and now >= self._next_status:
             self._next_status = now + STATUS_INTERVAL_S
@@ -139,8 +144,11 @@ class Session:
         self.clocks.refuse_while_live()
         path = request.args[0]
         offset = float(request.args[1]) if len(request.args) > 1 else 0.0
-        if not Path(path).is_file():
-            raise OscRequestError(f"no video file at {path!r} (an absolute path is expected)")
+        check_position(offset, "timeline_offset")
+        try:
+            check_input_file(path, "video file")
+        except V2MError as err:
+            raise OscRequestError(str(err)) from None
         options = self.settings.options
 
         def work(progress: ProgressCallback) -> tuple:
@@ -148,6 +156,11 @@ class Session:
             composition = self.backend.compose(features, options, progress)
             self.opened = Opened(path, offset, features, composition)
             self.scheduler.set_events(composition.events, offset)
+            partial = getattr(features, "settings", {}).get("incomplete_decode")
+            if partial:  # truncated, or cut short while it was read: it plays, but say so
+                self.clients.reply(request, protocol.WARNING, request.address, (
+                    f"{Path(path).name}: {partial}; the music covers the decoded part only "
+                    "(the file may be truncated or still being written)"))
             return protocol.READY, path, float(composition.duration)
 
         self._start_work(request, f"analysing {Path(path).name}", work)
@@ -171,9 +184,10 @@ class Session:
         start, end = (float(v) for v in request.args)
         opened = self.opened
         if opened.features is None or opened.composition is None:
-            raise OscRequestError("no video is open; send /v2m/video/open first")
-        if not 0 <= start < end:
-            raise OscRequestError(f"range must satisfy 0 <= start < end, got {start:g}..{end:g}")
+            raise OscStateError("no video is open; send /v2m/video/open first")
+        if not 0 <= start < end <= MAX_POSITION_S:
+            raise OscRequestError(f"range must satisfy 0 <= start < end <= {MAX_POSITION_S:g}, "
+                                  f"got {start:g}..{end:g}")
         options = self.settings.seeded_options()
 
         def work(progress: ProgressCallback) -> tuple:
@@ -189,8 +203,12 @@ class Session:
     def on_render(self, request: Request) -> None:
         opened = self.opened
         if opened.composition is None:
-            raise OscRequestError("no composition yet; send /v2m/video/open first")
-        path = write_midi(opened.composition, request.args[0], inputs=(opened.video,))
+            raise OscStateError("no composition yet; send /v2m/video/open first")
+        overwrite = bool(request.args[1]) if len(request.args) > 1 else False
+        midi = composition_to_midi(opened.composition)
+        with self.output.open(request.args[0], opened.video, overwrite=overwrite) as (handle,
+                                                                                     path):
+            midi.save(file=handle)
         self.clients.reply(request, protocol.RENDER_DONE, str(path))
 
     # --- model work ----------------------------------------------------------------------------
@@ -206,7 +224,7 @@ class Session:
         """Queue ``work`` on the model worker; it returns the final reply (address, *args)."""
         with self._lock:
             if self.busy is not None:
-                raise OscRequestError(f"busy {self.busy}; wait for /v2m/ready (or /v2m/error) "
+                raise OscStateError(f"busy {self.busy}; wait for /v2m/ready (or /v2m/error) "
                                       "before sending another")
             self.busy = what
 

@@ -63,7 +63,18 @@ class TransportClock:
         self.tempo_bpm: float | None = None
 
     def subscribe(self, listener: Callable[[], None]) -> None:
-        self._listeners.append(listener)
+        """Call ``listener`` after every change; subscribing it again changes nothing."""
+        with self._lock:
+            if listener not in self._listeners:
+                self._listeners = [*self._listeners, listener]
+
+    def unsubscribe(self, listener: Callable[[], None]) -> None:
+        with self._lock:
+            self._listeners = [known for known in self._listeners if known != listener]
+
+    @property
+    def listener_count(self) -> int:
+        return len(self._listeners)
 
     def snapshot(self, now: float | None = None) -> TransportState:
         now = self.monotonic() if now is None else now
@@ -117,7 +128,7 @@ class TransportClock:
                          discontinuity=False)
 
     def _notify(self) -> None:
-        for listener in self._listeners:
+        for listener in self._listeners:  # a copy-on-write list: safe against (un)subscribe
             listener()
 
     def _set_loop(self, enabled: bool | None = None, start: float | None = None,

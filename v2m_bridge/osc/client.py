@@ -21,10 +21,9 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from pythonosc.osc_packet import OscPacket
-
 from v2m_bridge.errors import V2MError
 from v2m_bridge.osc import protocol
+from v2m_bridge.osc.parse import OscParseError, parse_packet
 from v2m_bridge.osc.ports import check_port
 from v2m_bridge.osc.wire import osc_message
 
@@ -210,13 +209,13 @@ def wait_for_reply(sock: socket.socket, target: tuple[str, int], address: str,
         except ConnectionResetError:  # Windows reports the same as a reset
             return Outcome("refused", detail=nothing_listens(target))
         try:
-            messages = [timed.message for timed in OscPacket(data).messages]
-        except Exception as err:  # untrusted bytes: python-osc raises more than ParseError
+            messages = parse_packet(data).messages  # total: no packet can hang the reader
+        except OscParseError as err:
             log.debug("ignoring an unreadable packet from the daemon: %s", err)
             continue
         heard_anything = True
         for message in messages:
-            reply = Reply(message.address, tuple(message.params))
+            reply = Reply(message.address, message.args)
             outcome = _classify(reply, address, expect)
             if outcome is not None:
                 return outcome

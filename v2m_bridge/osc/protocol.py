@@ -7,8 +7,11 @@ table (``tests/test_protocol.py`` fails when the README and this table disagree)
 layout (:data:`FRAME_FIELDS` and the optional vectors) is here too, for the daemon that reads
 frames and the replay tool that writes them.
 
-Argument types: ``s`` text, ``i`` an integer, ``f`` a finite number (ints accepted). Every
-``/v2m/*`` request is answered with its reply or ``/v2m/error s:address s:message``.
+Argument types (checked and converted by :mod:`v2m_bridge.osc.arguments`): ``s`` text (an OSC
+string or symbol; several strings in a row are joined with spaces, as Pd sends ``D minor``),
+``i`` an integer (a whole float or double, or ``T``/``F`` for 1/0, is accepted), ``f`` a finite
+number within float32's range (ints accepted). Every ``/v2m/*`` request is answered with its
+reply or ``/v2m/error s:address s:message``.
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ STATUS = "/v2m/status"
 PROGRESS = "/v2m/progress"
 READY = "/v2m/ready"
 RENDER_DONE = "/v2m/render/done"
+WARNING = "/v2m/warning"  # s:address s:message, before the reply: it worked, but look
 CHORD = "/v2m/chord"
 PACKET_SUBJECT = "(packet)"  # the error subject for a packet that did not parse
 MAX_PACKET_BYTES = 8192  # a path, or a live frame with a 768-d vector, fits; bigger is refused
@@ -115,7 +119,8 @@ REQUESTS: tuple[Message, ...] = (
     Message("/v2m/status", (), STATUS, "`/v2m/status s:transport f:pos f:bpm s:phase`",
             "ask for /v2m/status now"),
     Message("/v2m/video/open", (_s("path"), _f("timeline_offset", True)), READY,
-            "`/v2m/progress s:stage f:fraction` ..., then `/v2m/ready s:path f:duration`",
+            "`/v2m/progress s:stage f:fraction` ..., then `/v2m/ready s:path f:duration` "
+            "(after `/v2m/warning` if the video could only be read in part)",
             "analyse and compose; progress, then /v2m/ready"),
     Message("/v2m/key", (_s("key"),), help="key for the next generation", reply_text=_ANSWERED),
     Message("/v2m/primer", (_s("chords"),), help="first chords", reply_text=_ANSWERED),
@@ -125,8 +130,9 @@ REQUESTS: tuple[Message, ...] = (
     Message("/v2m/regenerate", (_f("start"), _f("end")), READY,
             "progress, then `/v2m/ready` (media range re-rolled, the rest kept)",
             "re-roll a media range"),
-    Message("/v2m/render", (_s("out.mid"),), RENDER_DONE, "`/v2m/render/done s:path`",
-            "write the composition as MIDI"),
+    Message("/v2m/render", (_s("out.mid"), Arg("i", "overwrite", True)), RENDER_DONE,
+            "`/v2m/render/done s:path` (see Guarantees for where files go)",
+            "write the composition as MIDI; overwrite 1 replaces a file it did not write"),
     Message("/v2m/panic", (), help="end every sounding note",
             reply_text="`/v2m/ok` (every sounding note ended)"),
     Message("/v2m/transport/play", (_f("pos"), _f("rate", True)), help="play from pos",

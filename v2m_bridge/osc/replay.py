@@ -21,8 +21,6 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from pythonosc.osc_packet import OscPacket
-
 from v2m_bridge.config import (
     DEFAULT_HOST,
     DEFAULT_LIVE_LATENCY_S,
@@ -41,6 +39,7 @@ from v2m_bridge.osc.client import (
     wait_for_reply,
 )
 from v2m_bridge.osc.frame_features import FrameFeatures, iter_video_frame_features
+from v2m_bridge.osc.parse import OscParseError, parse_packet
 from v2m_bridge.osc.ports import check_port
 from v2m_bridge.osc.wire import osc_message
 
@@ -85,6 +84,7 @@ def replay_video(
     progress: ProgressCallback | None = None,
     clock: Callable[[], float] = time.monotonic,
     sleep: Callable[[float], None] = time.sleep,
+    token: str | None = None,
 ) -> ReplaySummary:
     """Replay the video at ``path`` into live mode at ``target`` and return a summary.
 
@@ -99,7 +99,7 @@ def replay_video(
     with _DecodeAhead(features) as decoded:
         return replay_features(decoded, target, latency=latency, timeout=timeout, speed=speed,
                                start_session=start_session, confirm_s=confirm_s,
-                               progress=progress, clock=clock, sleep=sleep)
+                               progress=progress, clock=clock, sleep=sleep, token=token)
 
 
 def replay_features(
@@ -114,12 +114,14 @@ def replay_features(
     progress: ProgressCallback | None = None,
     clock: Callable[[], float] = time.monotonic,
     sleep: Callable[[float], None] = time.sleep,
+    token: str | None = None,
 ) -> ReplaySummary:
-    """:func:`replay_video` for features computed elsewhere (in media-time order)."""
+    """:func:`replay_video` for features computed elsewhere (in media-time order). ``token``:
+    the daemon's ``serve --token``, sent first in every request."""
     _check_settings(target, latency, timeout, speed, confirm_s)
-    with _LiveLink(target) as link:
+    with _LiveLink(target, token) as link:
         if start_session:
-            link.request(osc_message(START_ADDRESS, float(latency), float(timeout)), confirm_s)
+            link.request(link.message(START_ADDRESS, float(latency), float(timeout)), confirm_s)
         stop_acknowledged = None
         try:
             pacing = _send_paced(link, frames, speed, progress, clock, sleep)
@@ -182,7 +184,7 @@ def _send_paced(link: _LiveLink, frames: Iterable[FrameFeatures], speed: float,
         if wait > 0:
             sleep(wait)
         sent_at = clock()
-        link.send(osc_message(FRAME_ADDRESS, *frame.as_osc_args()))
+        link.send(link.message(FRAME_ADDRESS, *frame.as_osc_args()))
         lateness = max(0.0, sent_at - due)
         pacing.frames_sent += 1
         pacing.last_media_time = frame.media_time
@@ -198,8 +200,9 @@ def _send_paced(link: _LiveLink, frames: Iterable[FrameFeatures], speed: float,
 class _LiveLink:
     """One UDP socket connected to the daemon: send, read its replies, remember its errors."""
 
-    def __init__(self, target: tuple[str, int]) -> None:
+    def __init__(self, target: tuple[str, int], token: str | None = None) -> None:
         self.target = (resolve_ipv4(target[0]), target[1])
+        self.token = token
         self.errors: list[str] = []
         self.error_count = 0
         self._socket = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
@@ -217,6 +220,10 @@ class _LiveLink:
 
     def _where(self) -> str:
         return f"{self.target[0]}:{self.target[1]}"
+
+    def message(self, address: str, *args: object):
+        """An OSC message to the daemon (with its token first, when it has one)."""
+        return osc_message(address, *((self.token,) if self.token else ()), *args)
 
     def send(self, message) -> None:
         try:
@@ -244,7 +251,7 @@ class _LiveLink:
         """Send ``/v2m/live/stop``; True/False whether it was acknowledged, None if not checked
         or nothing listens any more."""
         try:
-            self.send(osc_message(STOP_ADDRESS))
+            self.send(self.message(STOP_ADDRESS))
             if confirm_s is None:
                 return None
             return self._wait_for_ok(STOP_ADDRESS, confirm_s).status == "reply"
@@ -254,7 +261,7 @@ class _LiveLink:
     def collect_errors(self) -> None:
         """Read, without waiting, whatever the daemon sent back since the last call."""
         for message in self._receive(0.0):
-            self._note(Reply(message.address, tuple(message.params)))
+            self._note(Reply(message.address, message.args))
 
     def _wait_for_ok(self, address: str, wait_s: float) -> Outcome:
         """The daemon's ``/v2m/ok`` or ``/v2m/error`` about ``address``, or a timeout; other
@@ -284,8 +291,8 @@ class _LiveLink:
             except ConnectionRefusedError:
                 raise ReplayError(nothing_listens(self.target)) from None
             try:
-                messages.extend(timed.message for timed in OscPacket(data).messages)
-            except Exception:  # untrusted bytes: python-osc raises more than ParseError
+                messages.extend(parse_packet(data).messages)
+            except OscParseError:  # untrusted bytes
                 continue
             if wait_s > 0:
                 break
