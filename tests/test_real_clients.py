@@ -450,3 +450,15 @@ def test_a_frozen_time_strikes_each_chord_at_most_once(daemon, tmp_path):
     messages_before_stop = [(t, m) for t, m in recorder.messages if t < began + 2.4]
     assert sounding(messages_before_stop) == set()
     assert sounding(recorder.messages) == set()
+
+
+def test_qlist_lines_wait_the_media_time_between_frames():
+    from v2m_bridge.osc.frame_features import FrameFeatures
+    from v2m_bridge.osc.pd_qlist import qlist_lines
+
+    frames = [FrameFeatures(t, 0.5, 0.01, 0.4, 0.3, 0.2, float(t == 1.0))
+              for t in (0.0, 0.04, 1.0)]
+    assert qlist_lines(frames) == [
+        "0.000 v2m.frame 0 0.5 0.01 0.4 0.3 0.2 0;",
+        "40.000 v2m.frame 0.04 0.5 0.01 0.4 0.3 0.2 0;",
+        "960.000 v2m.frame 1 0.5 0.01 0.4 0.3 0.2 1;"]
