@@ -254,9 +254,9 @@ class PdPatch:
         self._socket.sendto(f"{text};\n".encode(), ("127.0.0.1", self.remote))
 
     def printed(self, kind: str, after: int = 0) -> list[list[str]]:
-        prefix = f"v2m-{kind}: "
-        return [line[len(prefix):].split() for line in self.lines[after:]
-                if line.startswith(prefix)]
+        prefix = f"v2m-{kind}: "  # [print] escapes a space inside a symbol: "analysing\ x.mp4"
+        return [re.split(r"(?<!\\) +", line[len(prefix):].strip())
+                for line in self.lines[after:] if line.startswith(prefix)]
 
     def wait_for(self, kind: str, timeout: float = 30.0, after: int = 0,
                  resend: str | None = None) -> list[str]:
