@@ -148,7 +148,7 @@ end
 -- Messages ---------------------------------------------------------------------------------------
 
 function M.fail(message)
-  reaper.MessageBox(message, "v2m", 0)
+  reaper.ShowMessageBox(message, "v2m", 0)
   return false
 end
 

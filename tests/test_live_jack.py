@@ -252,9 +252,10 @@ def test_serve_follows_a_reaper_osc_stream(serve, tmp_path):
         with lock:
             start = time.monotonic()
             state["anchor"], state["loop"] = (start, project), loop
+            if not state["playing"]:  # Reaper: the play state, then the play position
+                client.send_bundle(("/play", 1.0), ("/stop", 0.0))
             client.send("/time", float(project))
             if not state["playing"]:
-                client.send_bundle(("/play", 1.0), ("/stop", 0.0))
                 state["playing"] = True
                 threading.Thread(target=reaper_feedback, daemon=True).start()
         time.sleep(seconds)

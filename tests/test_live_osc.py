@@ -143,8 +143,8 @@ def test_reaper_bundle_drives_playback_and_stop_ends_notes(daemon, client):
     open_video(client)
     events = daemon.session.composition.events
     start = events[0].start
-    client.send_bundle(("/time", float(start)), ("/tempo/raw", 120.0))
     client.send_bundle(("/play", 1.0), ("/stop", 0.0), ("/pause", 0.0))
+    client.send_bundle(("/time", float(start)), ("/tempo/raw", 120.0))  # the position: it starts
     time.sleep(0.3)
     assert daemon.scheduler.clock is daemon.reaper_clock
     ons = [m for _, m in daemon.sink.messages if m[0] & 0xF0 == 0x90]

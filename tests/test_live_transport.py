@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from v2m_bridge.daemon.transport import (
+    HELD,
     PAUSED,
     PLAYING,
     STOPPED,
@@ -47,8 +48,8 @@ def test_own_clock_play_seek_stop(fake):
 
 def test_reaper_interpolates_between_time_updates(fake):
     clock = ReaperClock(fake)
-    clock.on_time(10.0)  # edit cursor while stopped
     clock.on_play(1.0)
+    clock.on_time(10.0)
     fake.now += 0.02
     assert clock.snapshot().position_at(fake.now) == pytest.approx(10.02)
     epoch = clock.snapshot().epoch
@@ -63,8 +64,8 @@ def test_reaper_interpolates_between_time_updates(fake):
 
 def test_epoch_position_survives_slew_updates(fake):
     clock = ReaperClock(fake)
-    clock.on_time(4.0)
     clock.on_play(1.0)
+    clock.on_time(4.0)
     fake.now += 0.03
     clock.on_time(4.03)  # an update lands before the scheduler looked: the play began at 4.0
     state = clock.snapshot()
@@ -89,14 +90,17 @@ def test_reaper_jump_is_a_seek(fake):
 def test_reaper_pause_and_stop_flags(fake):
     clock = ReaperClock(fake)
     clock.on_play(1.0)
+    clock.on_time(0.0)
     assert clock.snapshot().mode == PLAYING
     clock.on_pause(1.0)
     clock.on_stop(1.0)  # Reaper reports stop=1 too when paused; stop resets both flags
     assert clock.snapshot().mode == STOPPED
     clock.on_play(1.0)
+    clock.on_time(0.5)
     clock.on_pause(1.0)
     assert clock.snapshot().mode == PAUSED
     clock.on_pause(0.0)
+    clock.on_time(0.5)
     assert clock.snapshot().mode == PLAYING
     clock.on_stop(0.0)  # a 0 is not a stop
     assert clock.snapshot().mode == PLAYING
@@ -107,6 +111,7 @@ def test_reaper_pause_and_stop_flags(fake):
 def test_reaper_play_rate_scales_time(fake):
     clock = ReaperClock(fake)
     clock.on_play(1.0)
+    clock.on_time(0.0)
     fake.now += 1.0
     clock.on_playrate(0.5)
     fake.now += 1.0
@@ -118,8 +123,8 @@ def test_reaper_loop_wrap_is_predicted(fake):
     clock.on_loop_start(2.0)
     clock.on_loop_end(3.0)
     clock.on_repeat(1.0)
-    clock.on_time(2.5)
     clock.on_play(1.0)
+    clock.on_time(2.5)
     epoch = clock.snapshot().epoch
     fake.now += 0.75  # wrapped at 3.0 after 0.5 s, then 0.25 s into the loop again
     state = clock.snapshot()
@@ -139,7 +144,82 @@ def test_listeners_hear_every_change(fake):
     clock.on_play(1.0)
     clock.on_time(1.0)
     clock.on_stop(1.0)
-    assert calls == [PLAYING, PLAYING, STOPPED]
+    assert calls == [PLAYING, STOPPED]  # /play alone changes nothing: the position is unknown
+
+
+# --- what real clients send (issue 14) ------------------------------------------------------------
+
+def test_play_before_the_first_time_waits_for_the_position(fake):
+    """A Max [t i i] sends /play 1 before the movie's first /time: nothing may start at the
+    stale position; the first /time starts playback there."""
+    clock = ReaperClock(fake)
+    clock.on_play(1.0)
+    fake.now += 0.005
+    state = clock.snapshot()
+    assert state.mode == STOPPED and state.epoch == 0
+    clock.on_time(12.0)
+    state = clock.snapshot()
+    assert (state.mode, state.epoch_position, state.epoch) == (PLAYING, 12.0, 1)
+
+
+def test_time_while_paused_or_stopped_is_the_cursor_and_ignored(fake):
+    clock = ReaperClock(fake)
+    clock.on_play(1.0)
+    clock.on_time(5.0)
+    fake.now += 1.0
+    clock.on_pause(1.0)
+    epoch = clock.snapshot().epoch
+    for cursor in (1.0, 2.0, 30.0):  # the user moves the edit cursor while paused
+        clock.on_time(cursor)
+    state = clock.snapshot()
+    assert (state.mode, state.anchor_position, state.epoch) == (PAUSED, pytest.approx(6.0), epoch)
+    clock.on_pause(0.0)  # resume: still nothing until REAPER reports the play position
+    assert clock.snapshot().mode == PAUSED
+    clock.on_time(6.01)
+    state = clock.snapshot()
+    assert (state.mode, state.epoch_position) == (PLAYING, 6.01)
+    clock.on_stop(1.0)
+    clock.on_time(0.0)
+    assert clock.snapshot().anchor_position == pytest.approx(6.01)
+
+
+def test_a_frozen_time_is_a_hold_not_a_stream_of_seeks(fake):
+    clock = ReaperClock(fake)
+    clock.on_play(1.0)
+    clock.on_time(29.9)
+    epoch = clock.snapshot().epoch
+    modes = []
+    for _ in range(60):  # 2 s of the same /time every 33 ms: a movie at its end
+        fake.now += 0.033
+        clock.on_time(29.9)
+        state = clock.snapshot()
+        modes.append(state.mode)
+    assert modes[:2] == [PLAYING, PLAYING] and modes[-1] == HELD
+    # held at the reported position; one new epoch when the hold outlasts hold_release_s
+    assert state.anchor_position == 29.9
+    assert state.epoch == epoch + 1
+    fake.now += 0.033
+    clock.on_time(29.933)  # it moves on: play resumes there (a chase after the release)
+    state = clock.snapshot()
+    assert (state.mode, state.anchor_position, state.epoch) == (PLAYING, 29.933, epoch + 2)
+
+
+def test_a_short_stall_resumes_without_a_new_epoch(fake):
+    clock = ReaperClock(fake)
+    clock.on_play(1.0)
+    clock.on_time(3.0)
+    for _ in range(6):  # 0.2 s stalled
+        fake.now += 0.033
+        clock.on_time(3.0)
+    assert clock.snapshot().mode == HELD
+    epoch = clock.snapshot().epoch
+    fake.now += 0.033
+    clock.on_time(3.033)
+    state = clock.snapshot()
+    assert (state.mode, state.epoch) == (PLAYING, epoch)
+    fake.now += 0.033
+    clock.on_time(10.0)  # a jump from the hold is a seek
+    assert clock.snapshot().epoch == epoch + 1
 
 
 # --- MTC -----------------------------------------------------------------------------------------

@@ -8,6 +8,7 @@ the real ``python -m v2m_bridge.cli.send``, which talks to a python-osc fake dae
 from __future__ import annotations
 
 import json
+import re
 import shlex
 import shutil
 import subprocess
@@ -68,7 +69,7 @@ def calls(result: dict, name: str) -> list[list]:
 
 
 def message_texts(result: dict) -> list[str]:
-    return [args[0] for args in calls(result, "MessageBox")]
+    return [args[0] for args in calls(result, "ShowMessageBox")]
 
 
 @pytest.fixture
@@ -388,3 +389,48 @@ def test_settings_are_checked_and_stored(tmp_path):
     missing = run_lua(SETTINGS, {"user_inputs": {"text": "/no/such/v2m-bridge\nh\n9000\n5"}},
                       tmp_path)
     assert not missing["ext"] and "There is no file at" in message_texts(missing)[0]
+
+
+# --- only real ReaScript names ----------------------------------------------------------------
+
+API_NAMES_FILE = Path(__file__).resolve().parent / "data" / "reascript_api_names.txt"
+STUB = Path(__file__).resolve().parent / "lua" / "reaper_stub.lua"
+
+
+def real_api_names() -> set[str]:
+    lines = API_NAMES_FILE.read_text().splitlines()
+    return {line.strip() for line in lines if line.strip() and not line.startswith("#")}
+
+
+def test_the_stub_models_only_real_reascript_functions():
+    modelled = set(re.findall(r"^\s*function api\.(\w+)\s*\(", STUB.read_text(), re.M))
+    assert len(modelled) > 40
+    unknown = modelled - real_api_names()
+    assert not unknown, (f"the stub defines functions REAPER does not have: {sorted(unknown)} "
+                         f"(check the ReaScript documentation, then {API_NAMES_FILE.name})")
+
+
+def test_the_scripts_call_only_real_reascript_functions():
+    used = set()
+    for script in SCRIPTS.glob("*.lua"):
+        used |= set(re.findall(r"\breaper\.(\w+)", script.read_text()))
+    assert {"ShowMessageBox", "ExecProcess", "InsertMedia"} <= used
+    assert not used - real_api_names(), sorted(used - real_api_names())
+
+
+def test_the_name_list_catches_the_old_mistake():
+    names = real_api_names()
+    assert "MessageBox" not in names
+    assert {"ShowMessageBox", "MB"} <= names
+
+
+def test_every_error_path_shows_a_real_message_box(tmp_path):
+    """``v2m.fail`` (each script's error path) runs under lua5.4 with a stub holding only real
+    names: nothing selected, no scored video, a missing program all end in ShowMessageBox."""
+    cases = [(SCORE, {"items": []}), (INSERT, {"items": []}),
+             (SCORE, {"ext_state": {"v2m/executable": str(tmp_path / "nope")}, "exec": "shell",
+                      "items": [video_item(str(tmp_path / "film.mp4"))]})]
+    for script, scenario in cases:
+        result = run_lua(script, scenario, tmp_path)
+        boxes = calls(result, "ShowMessageBox")
+        assert len(boxes) == 1 and boxes[0][1] == "v2m" and boxes[0][2] == 0, result["calls"]

@@ -119,7 +119,7 @@ function M.build(scenario)
     answers.exec = answers.exec + 1
     return response
   end
-  function api.MessageBox(message, title, kind)
+  function api.ShowMessageBox(message, title, kind)
     local answer = (scenario.message_answers or {})[answers.messages] or 1
     answers.messages = answers.messages + 1
     return answer

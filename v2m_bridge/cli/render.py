@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 
 from v2m_bridge.config import DEFAULT_KEY, DEFAULT_TEMPO_BPM
 from v2m_bridge.emotion import EMOTIONS
+from v2m_bridge.errors import V2MError
 from v2m_bridge.music.voicing import DEFAULT_REGISTER, REGISTERS
 from v2m_bridge.options import RenderOptions
 from v2m_bridge.output.paths import OutputPathError, check_output_path
@@ -24,9 +25,10 @@ if TYPE_CHECKING:
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         "render", help="compose chords and an arpeggio for a video and write a MIDI file",
-        description="Analyse VIDEO, generate chords with the AMT and write a two-track MIDI file "
-        "(\"V2M Chords\", \"V2M Arp\") with tempo, key, and chord-name markers. Chord changes "
-        "follow the video's cuts unless --no-cut-align is given.")
+        description="Analyse VIDEO, generate chords with the AMT and write a type 1 MIDI file "
+        "with three tracks (a conductor track with tempo, key and chord-name markers, \"V2M "
+        "Chords\" with each chord name as a lyric, \"V2M Arp\"). Chord changes follow the "
+        "video's cuts unless --no-cut-align is given.")
     parser.add_argument("video", type=Path, help="input video file")
     parser.add_argument("-o", "--output", type=Path, required=True, metavar="OUT.mid",
                         help="MIDI file to write")
@@ -60,6 +62,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         metavar="OUT.mp4", help="also write the video with the rendered music")
     parser.add_argument("--plot", type=Path, default=None, metavar="OUT.png",
                         help="also draw a timeline (frames, cuts, emotion, motion, chords, notes)")
+    parser.add_argument("--musicxml", type=Path, default=None, metavar="OUT.musicxml",
+                        help="also write the chords as MusicXML with a chord symbol at every "
+                        "change, for MuseScore, Dorico, Sibelius (needs music21: pip install "
+                        "\"v2m-bridge[notation]\")")
     parser.add_argument("--soundfont", type=Path, default=None,
                         help="General MIDI soundfont for --audio/--video")
     parser.set_defaults(func=run_render)
@@ -67,7 +73,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def _check_outputs(args: argparse.Namespace) -> None:
     outputs = [(args.output, "MIDI output"), (args.audio, "audio output"),
-               (args.video_out, "video output"), (args.plot, "plot output")]
+               (args.video_out, "video output"), (args.plot, "plot output"),
+               (args.musicxml, "MusicXML output")]
     seen: dict[Path, str] = {}
     for path, what in outputs:
         if path is None:
@@ -117,6 +124,7 @@ def run_render(args: argparse.Namespace) -> int:
         if args.video_out:
             find_ffmpeg()
 
+    musicxml_writer = _musicxml_writer() if args.musicxml else None  # before the slow part
     bar, report = _progress_bar()
     try:
         composition = compose(args.video, options, progress=report)
@@ -137,7 +145,27 @@ def run_render(args: argparse.Namespace) -> int:
               f"cuts: {len(offsets)} detected; cut alignment off, nearest chord change "
               f"{max(offsets):.3f} s away at worst")
     _write_extras(args, composition, midi_path)
+    if musicxml_writer is not None:
+        musicxml_writer(composition, args.musicxml, inputs=(args.video,))
+        print(f"wrote {args.musicxml}")
     return 0
+
+
+class NotationUnavailableError(V2MError, RuntimeError):
+    """``--musicxml`` without music21 installed."""
+
+
+def _musicxml_writer():
+    """:func:`v2m_bridge.output.musicxml.write_musicxml`, or a clear error without music21."""
+    try:
+        from v2m_bridge.output.musicxml import write_musicxml
+    except ModuleNotFoundError as err:
+        if err.name != "music21" and not (err.name or "").startswith("music21."):
+            raise
+        raise NotationUnavailableError(
+            "--musicxml needs music21, which is not installed: pip install "
+            "\"v2m-bridge[notation]\" (or pip install music21)") from err
+    return write_musicxml
 
 
 def _write_extras(args: argparse.Namespace, composition: Composition, midi_path: Path) -> None:

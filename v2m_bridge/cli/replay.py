@@ -30,6 +30,7 @@ examples:
   v2m-bridge replay clip.mp4               # start a live session, replay, stop
   v2m-bridge replay clip.mp4 --seconds 10 --speed 2 --latency 0.2
   v2m-bridge replay clip.mp4 --join        # frames only, into a session already started
+  v2m-bridge replay clip.mp4 --qlist frames.txt   # for the Pd patch: features, no daemon
 """
 
 
@@ -88,12 +89,17 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--join", action="store_true",
                         help="send frames into a live session that is already running: no "
                         "/v2m/live/start or /v2m/live/stop")
+    parser.add_argument("--qlist", type=Path, metavar="FRAMES.txt",
+                        help="send nothing: write the frame features as a Pure Data [qlist] "
+                        "file for max_patch/v2m_bridge.pd (vanilla Pd cannot decode video)")
     parser.add_argument("--no-confirm", action="store_true",
                         help="do not wait for the daemon's /v2m/ok to /v2m/live/start (needed "
                         "when the daemon sends its replies elsewhere, with --reply-port)")
 
 
 def run_replay(args: argparse.Namespace) -> int:
+    if args.qlist is not None:
+        return _write_qlist(args)
     from tqdm import tqdm
 
     from v2m_bridge.osc.replay import replay_video
@@ -123,6 +129,16 @@ def run_replay(args: argparse.Namespace) -> int:
         for error in summary.errors:
             print(f"  /v2m/error {error}", file=sys.stderr)
         return 1
+    return 0
+
+
+def _write_qlist(args: argparse.Namespace) -> int:
+    from v2m_bridge.osc.frame_features import iter_video_frame_features
+    from v2m_bridge.osc.pd_qlist import write_qlist
+
+    count = write_qlist(iter_video_frame_features(args.video, max_seconds=args.seconds),
+                        args.qlist)
+    print(f"wrote {count} frames to {args.qlist} (Pd: send 'frames {args.qlist}' to the patch)")
     return 0
 
 

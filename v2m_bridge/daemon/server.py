@@ -350,7 +350,18 @@ class OscServer:
     def send_to(self, targets: Iterable[Address], address: str, *args: object) -> None:
         payload = osc_message(address, *args).dgram
         for target in dict.fromkeys(targets):
+            self._send_one(payload, target, address)
+
+    def _send_one(self, payload: bytes, target: Address, address: str) -> None:
+        # With IP_RECVERR, a send can fail with the pending "port unreachable" of an EARLIER
+        # send to another client (one that went away); the failed call clears it, so try once
+        # more before giving up on this target.
+        for attempt in range(2):
             try:
                 self._socket.sendto(payload, target)
+                return
             except OSError as err:  # a client that went away must not stop the daemon
+                if attempt == 0 and err.errno in _ICMP_ERRNOS:
+                    continue
                 log.debug("cannot send %s to %s: %s", address, target, err)
+                return

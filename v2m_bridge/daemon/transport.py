@@ -23,6 +23,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 
 STOPPED, PLAYING, PAUSED = "stopped", "playing", "paused"
+HELD = "held"  # Reaper-style feedback froze while playing (see ReaperClock)
+FROZEN_EPSILON_S = 1e-6  # two /time reports this close are the same position
 
 
 @dataclass(frozen=True)
@@ -174,23 +176,44 @@ class OwnClock(TransportClock):
 
 
 class ReaperClock(TransportClock):
-    """Follows Reaper's OSC control-surface feedback.
+    """Follows Reaper's OSC control-surface feedback (or a Max/Pd patch that speaks it).
 
     Between ``/time`` updates the position is extrapolated with the play rate. Each update is
     compared with the prediction: small errors are slewed in (``slew_gain`` of the error per
     update, so arrival jitter does not shake the clock), a jump backwards beyond ``jump_back_s`` or
     forwards beyond ``jump_forward_s`` is a seek (or a loop wrap the clock did not foresee).
     With loop ("repeat") on and a loop range known, the wrap is predicted at the loop end.
+
+    What real clients send, and what the clock makes of it:
+
+    * ``/play 1`` does not start the clock: the position is not known yet (a Max ``[t i i]``
+      sends ``/play 1`` before the movie's first ``/time``). Playback starts at the first
+      ``/time`` after it, so nothing is struck at a stale position.
+    * ``/time`` while stopped or paused is ignored: Reaper then reports the edit cursor
+      (``csurf_osc.cpp`` ``Run()``), not where playback resumes.
+    * A ``/time`` that repeats the same position for ``hold_after_s`` while playing (a movie
+      that reached its end with the metro still running, a stalled decoder) is a hold: the
+      clock stops at that position (mode ``held``) without a seek, so nothing is struck again.
+      Sounding notes ring for ``hold_release_s``, then end. A ``/time`` that moves on from the
+      held position resumes without a re-strike (or with one chase, after the release); one
+      anywhere else is a seek.
     """
 
     def __init__(self, monotonic: Callable[[], float] = time.monotonic, *,
                  jump_back_s: float = 0.1, jump_forward_s: float = 0.2,
-                 slew_gain: float = 0.25) -> None:
+                 slew_gain: float = 0.25, hold_after_s: float = 0.1,
+                 hold_release_s: float = 1.0) -> None:
         super().__init__(monotonic)
         self.jump_back_s = jump_back_s
         self.jump_forward_s = jump_forward_s
         self.slew_gain = slew_gain
+        self.hold_after_s = hold_after_s
+        self.hold_release_s = hold_release_s
         self._flags = {"play": False, "pause": False}
+        self._awaiting_position = False  # /play arrived, no /time since
+        self._report: tuple[float, float] | None = None  # last new /time: (position, mono)
+        self._held_since: float | None = None
+        self._released = False  # a hold outlasted hold_release_s: its notes were ended
 
     # Reaper sends /play, /stop, /pause as 0/1 floats (or no argument for a trigger).
     # ``now`` everywhere: when the message arrived (the OSC packet's receive time), default: now.
@@ -211,7 +234,14 @@ class ReaperClock(TransportClock):
     def _apply_flags(self, now: float | None) -> None:
         mode = PAUSED if self._flags["pause"] else PLAYING if self._flags["play"] else STOPPED
         with self._lock:
-            if mode == self._state.mode:
+            current = self._state.mode
+            if mode == PLAYING:
+                if current not in (PLAYING, HELD):
+                    self._awaiting_position = True  # starts at the next /time
+                    self._report = None
+                return
+            self._awaiting_position = False
+            if mode == current:
                 return
             self._update(mode=mode, now=now, discontinuity=True)
         self._notify()
@@ -219,17 +249,38 @@ class ReaperClock(TransportClock):
     def on_time(self, position: float, now: float | None = None) -> None:
         now = self.monotonic() if now is None else now
         with self._lock:
+            if not self._flags["play"] or self._flags["pause"]:
+                return  # the edit cursor, not the play position
             self._wrap_loop(now)
             state = self._state
-            if not state.playing:
-                if position != state.anchor_position:
-                    self._update(position=position, now=now, discontinuity=True)
-                else:
-                    return
+            report = self._report
+            if self._awaiting_position:
+                self._awaiting_position = False
+                self._report = (position, now)
+                self._update(mode=PLAYING, position=position, now=now, discontinuity=True)
+            elif report is not None and abs(position - report[0]) <= FROZEN_EPSILON_S:
+                if state.mode == HELD or now - report[1] < self.hold_after_s:
+                    return  # no news (a metro faster than the movie's clock, or still held)
+                self._held_since, self._released = now, False
+                self._update(mode=HELD, position=position, now=now, discontinuity=False)
             else:
-                self._slew_towards(position, now, self.jump_back_s, self.jump_forward_s,
-                                   self.slew_gain)
+                self._report = (position, now)
+                if state.mode == HELD:
+                    moved_on = 0.0 <= position - state.anchor_position <= self.jump_forward_s
+                    self._update(mode=PLAYING, position=position, now=now,
+                                 discontinuity=self._released or not moved_on)
+                    self._held_since = None
+                else:
+                    self._slew_towards(position, now, self.jump_back_s, self.jump_forward_s,
+                                       self.slew_gain)
         self._notify()
+
+    def _before_snapshot(self, now: float) -> None:
+        held_since = self._held_since
+        if (self._state.mode == HELD and not self._released and held_since is not None
+                and now - held_since >= self.hold_release_s):
+            self._released = True  # a new epoch: the scheduler ends the sounding notes
+            self._update(mode=HELD, now=now, discontinuity=True)
 
     def on_playrate(self, rate: float, now: float | None = None) -> None:
         if not rate > 0:

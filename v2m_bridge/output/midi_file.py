@@ -1,15 +1,24 @@
 """Standard MIDI files a composer can open in any DAW.
 
 Type 1 file with three tracks: a conductor track (tempo, time and key signature, a marker with the
-chord name at every chord change, text events with the provenance and honesty notes), then
-"V2M Chords" (channel 1 in DAW numbering, :data:`CHORDS_CHANNEL`) and "V2M Arp"
+chord name at every chord change for DAWs, text events with the provenance and honesty notes),
+then "V2M Chords" (channel 1 in DAW numbering, :data:`CHORDS_CHANNEL`) and "V2M Arp"
 (:data:`ARP_CHANNEL`). Every track ends exactly at the media duration, so the file is as long as
-the video. Nothing time-dependent (dates, paths of temp files) goes in: the same composition
-gives a byte-identical file.
+the video.
+
+Notation programs (MuseScore, music21, pretty_midi) drop markers, so each chord name is also a
+lyric event (FF 05) on the chord track at the chord's first note. MuseScore 3 turns every text
+event that falls on a note onset into a lyric, wherever its track, so the provenance text events
+sit at the end tick, where no note starts (checked with MuseScore 3.2 on Debian 12: at tick 0
+"generator: v2m-bridge ..." became a lyric of the first chord; at the end tick nothing does).
+
+Nothing time-dependent (dates, paths of temp files) goes in: the same composition gives a
+byte-identical file.
 """
 
 from __future__ import annotations
 
+import bisect
 import os
 from pathlib import Path
 
@@ -43,7 +52,7 @@ def _to_track(name: str, timed: list[tuple[int, int, mido.Message | mido.MetaMes
 
 
 def _note_track(composition: Composition, channel: int, name: str,
-                end_tick: int) -> mido.MidiTrack:
+                end_tick: int, lyrics: list[tuple[int, str]] = ()) -> mido.MidiTrack:
     tempo = composition.tempo_bpm
     timed: list[tuple[int, int, mido.Message]] = []
     program = composition.programs.get(channel)
@@ -66,11 +75,30 @@ def _note_track(composition: Composition, channel: int, name: str,
         last_off[pitch] = len(scheduled)
         scheduled.append([start, end, pitch, velocity])
     for start, end, pitch, velocity in scheduled:
-        # order: note-offs (1) before note-ons (2) at the same tick, so re-strikes work.
-        timed.append((start, 2, mido.Message("note_on", channel=channel, note=pitch,
+        # order: note-offs (1) before lyrics (2) before note-ons (3) at the same tick, so
+        # re-strikes work and a lyric precedes the note it belongs to.
+        timed.append((start, 3, mido.Message("note_on", channel=channel, note=pitch,
                                              velocity=velocity)))
         timed.append((end, 1, mido.Message("note_off", channel=channel, note=pitch, velocity=0)))
+    starts = sorted({start for start, *_ in scheduled})
+    for index, (tick, text) in enumerate(lyrics):
+        next_tick = lyrics[index + 1][0] if index + 1 < len(lyrics) else end_tick
+        first = bisect.bisect_left(starts, tick)  # the chord's first note, not a bare tick
+        if first < len(starts) and starts[first] < next_tick:
+            timed.append((starts[first], 2, mido.MetaMessage("lyrics", text=_ascii(text))))
     return _to_track(name, timed, end_tick)
+
+
+def _chord_changes(composition: Composition, end_tick: int) -> list[tuple[int, str]]:
+    """(tick, name) at every chord change, and at 0."""
+    changes, previous_name = [], None
+    for span in composition.chord_spans:
+        name = composition.chord_name(span)
+        tick = min(seconds_to_ticks(span.start, composition.tempo_bpm), end_tick)
+        if name != previous_name or span.start == 0:
+            changes.append((tick, name))
+        previous_name = name
+    return changes
 
 
 def _conductor_track(composition: Composition, end_tick: int) -> mido.MidiTrack:
@@ -84,14 +112,10 @@ def _conductor_track(composition: Composition, end_tick: int) -> mido.MidiTrack:
     provenance = composition.provenance
     texts = [f"{label}: {value}" for label, value in provenance.facts.items()]
     texts += [f"note: {note}" for note in provenance.notes]
-    timed.extend((0, 3, mido.MetaMessage("text", text=_ascii(text))) for text in texts)
-    previous_name = None
-    for span in composition.chord_spans:
-        name = composition.chord_name(span)
-        tick = min(seconds_to_ticks(span.start, tempo), end_tick)
-        if name != previous_name or span.start == 0:
-            timed.append((tick, 4, mido.MetaMessage("marker", text=_ascii(name))))
-        previous_name = name
+    # at the end tick: no note starts there, so no reader takes them for lyrics
+    timed.extend((end_tick, 5, mido.MetaMessage("text", text=_ascii(text))) for text in texts)
+    timed.extend((tick, 4, mido.MetaMessage("marker", text=_ascii(name)))
+                 for tick, name in _chord_changes(composition, end_tick))
     return _to_track(CONDUCTOR_TRACK_NAME, timed, end_tick)
 
 
@@ -105,7 +129,9 @@ def composition_to_midi(composition: Composition) -> mido.MidiFile:
     end_tick = max(seconds_to_ticks(composition.duration, composition.tempo_bpm), 1)
     midi = mido.MidiFile(type=1, ticks_per_beat=TICKS_PER_BEAT)
     midi.tracks.append(_conductor_track(composition, end_tick))
-    midi.tracks.append(_note_track(composition, CHORDS_CHANNEL, CHORDS_TRACK_NAME, end_tick))
+    lyrics = [(tick, name) for tick, name in _chord_changes(composition, end_tick) if name != "N"]
+    midi.tracks.append(_note_track(composition, CHORDS_CHANNEL, CHORDS_TRACK_NAME, end_tick,
+                                   lyrics))
     midi.tracks.append(_note_track(composition, ARP_CHANNEL, ARP_TRACK_NAME, end_tick))
     return midi
 
