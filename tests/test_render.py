@@ -57,7 +57,7 @@ def _conductor(path: Path) -> tuple[mido.MidiFile, list[tuple[float, str]], list
     markers, texts, ticks = [], [], 0
     for msg in midi.tracks[0]:
         ticks += msg.time
-        if msg.type == "marker":
+        if msg.type == "marker" and not msg.text.startswith("cut "):  # chord markers only
             markers.append((mido.tick2second(ticks, midi.ticks_per_beat, tempo), msg.text))
         elif msg.type == "text":
             texts.append(msg.text)

@@ -1,7 +1,9 @@
 """Standard MIDI files a composer can open in any DAW.
 
-Type 1 file with three tracks: a conductor track (tempo, time and key signature, a marker with the
-chord name at every chord change, text events with the provenance and honesty notes), then
+Type 1 file with three tracks: a conductor track (the tempo or tempo map, time and key signature,
+a marker with the chord name at every chord change, a marker "cut 12 (bar 9.1)" and a cue point
+with its strength and frames off at every detected cut, text events with the provenance and
+honesty notes), then
 "V2M Chords" (channel 1 in DAW numbering, :data:`CHORDS_CHANNEL`) and "V2M Arp"
 (:data:`ARP_CHANNEL`). Every track ends exactly at the media duration, so the file is as long as
 the video. Nothing time-dependent (dates, paths of temp files) goes in: the same composition
@@ -17,6 +19,9 @@ import mido
 
 from v2m_bridge.music.arrangement import Composition
 from v2m_bridge.music.events import ARP_CHANNEL, CHORDS_CHANNEL
+from v2m_bridge.music.hits import cue_text, marker_text
+from v2m_bridge.music.reroll import KeptNote, KeptPiece, RerollError, kept_from_parts
+from v2m_bridge.music.tempo_map import TempoMap
 from v2m_bridge.output.paths import atomic_output, check_output_path
 
 TICKS_PER_BEAT = 480
@@ -25,8 +30,11 @@ ARP_TRACK_NAME = "V2M Arp"
 CONDUCTOR_TRACK_NAME = "V2M Conductor"
 
 
-def seconds_to_ticks(time_s: float, tempo_bpm: float) -> int:
-    return round(time_s * tempo_bpm / 60.0 * TICKS_PER_BEAT)
+def seconds_to_ticks(time_s: float, tempo: float | TempoMap) -> int:
+    """Ticks of media time ``time_s`` under a fixed tempo (bpm) or a tempo map."""
+    if isinstance(tempo, TempoMap):
+        return round(tempo.beat_at(time_s) * TICKS_PER_BEAT)
+    return round(time_s * tempo / 60.0 * TICKS_PER_BEAT)
 
 
 def _to_track(name: str, timed: list[tuple[int, int, mido.Message | mido.MetaMessage]],
@@ -44,7 +52,7 @@ def _to_track(name: str, timed: list[tuple[int, int, mido.Message | mido.MetaMes
 
 def _note_track(composition: Composition, channel: int, name: str,
                 end_tick: int) -> mido.MidiTrack:
-    tempo = composition.tempo_bpm
+    tempo = composition.tempo_map
     timed: list[tuple[int, int, mido.Message]] = []
     program = composition.programs.get(channel)
     if program is not None:
@@ -74,13 +82,17 @@ def _note_track(composition: Composition, channel: int, name: str,
 
 
 def _conductor_track(composition: Composition, end_tick: int) -> mido.MidiTrack:
-    tempo = composition.tempo_bpm
+    tempo = composition.tempo_map
     timed: list[tuple[int, int, mido.MetaMessage]] = [
-        (0, 0, mido.MetaMessage("set_tempo", tempo=mido.bpm2tempo(tempo))),
         (0, 1, mido.MetaMessage("time_signature", numerator=composition.grid.beats_per_bar,
                                 denominator=4)),
         (0, 2, mido.MetaMessage("key_signature", key=composition.key.mido_name)),
     ]
+    for segment in tempo.segments:
+        tick = round(segment.beat * TICKS_PER_BEAT)
+        if tick < end_tick or tick == 0:
+            timed.append((tick, 0, mido.MetaMessage("set_tempo",
+                                                    tempo=mido.bpm2tempo(segment.bpm))))
     provenance = composition.provenance
     texts = [f"{label}: {value}" for label, value in provenance.facts.items()]
     texts += [f"note: {note}" for note in provenance.notes]
@@ -92,6 +104,11 @@ def _conductor_track(composition: Composition, end_tick: int) -> mido.MidiTrack:
         if name != previous_name or span.start == 0:
             timed.append((tick, 4, mido.MetaMessage("marker", text=_ascii(name))))
         previous_name = name
+    if composition.tempo_fit is not None:
+        for cut in composition.tempo_fit.chosen.cuts:
+            tick = min(seconds_to_ticks(cut.time, tempo), end_tick)
+            timed.append((tick, 5, mido.MetaMessage("marker", text=marker_text(cut, tempo))))
+            timed.append((tick, 6, mido.MetaMessage("cue_marker", text=cue_text(cut))))
     return _to_track(CONDUCTOR_TRACK_NAME, timed, end_tick)
 
 
@@ -102,7 +119,7 @@ def _ascii(text: str) -> str:
 
 def composition_to_midi(composition: Composition) -> mido.MidiFile:
     """The composition as a type 1 :class:`mido.MidiFile` (not written)."""
-    end_tick = max(seconds_to_ticks(composition.duration, composition.tempo_bpm), 1)
+    end_tick = max(seconds_to_ticks(composition.duration, composition.tempo_map), 1)
     midi = mido.MidiFile(type=1, ticks_per_beat=TICKS_PER_BEAT)
     midi.tracks.append(_conductor_track(composition, end_tick))
     midi.tracks.append(_note_track(composition, CHORDS_CHANNEL, CHORDS_TRACK_NAME, end_tick))
@@ -118,3 +135,51 @@ def write_midi(composition: Composition, path: str | os.PathLike,
     with atomic_output(target) as temp_path:
         midi.save(str(temp_path))
     return target
+
+
+def read_kept_midi(path: str | os.PathLike) -> KeptPiece:
+    """Read a MIDI file v2m-bridge wrote back into ticks, for ``--keep``.
+
+    Raises:
+        RerollError: the file is missing, not a MIDI file, or not one v2m-bridge wrote.
+    """
+    source = Path(path).expanduser()
+    if not source.is_file():
+        raise RerollError(f"--keep {str(source)!r}: no such file")
+    try:
+        midi = mido.MidiFile(str(source))
+    except (OSError, EOFError, ValueError, KeyError, IndexError) as err:
+        raise RerollError(f"--keep {str(source)!r} is not a readable MIDI file: {err}") from err
+    texts: list[str] = []
+    tempos: list[tuple[float, float]] = []
+    markers: list[tuple[int, str]] = []
+    notes: list[KeptNote] = []
+    beats_per_bar, key_name, end_tick = 4, None, 0
+    tpb = midi.ticks_per_beat
+    for track in midi.tracks:
+        now = 0
+        sounding: dict[tuple[int, int], tuple[int, int]] = {}
+        for message in track:
+            now += message.time
+            if message.type == "set_tempo":
+                tempos.append((now / tpb, round(mido.tempo2bpm(message.tempo), 6)))
+            elif message.type == "time_signature" and now == 0:
+                beats_per_bar = message.numerator
+            elif message.type == "key_signature" and now == 0:
+                key_name = message.key
+            elif message.type == "text":
+                texts.append(message.text)
+            elif message.type == "marker":
+                markers.append((now, message.text))
+            elif message.type == "note_on" and message.velocity > 0:
+                sounding[(message.channel, message.note)] = (now, message.velocity)
+            elif message.type in ("note_on", "note_off"):
+                started = sounding.pop((message.channel, message.note), None)
+                if started is not None:
+                    notes.append(KeptNote(started[0], now, message.note, started[1],
+                                          message.channel))
+        end_tick = max(end_tick, now)
+    tempos.sort()
+    return kept_from_parts(str(source), tpb, texts, tempos, beats_per_bar, key_name, markers,
+                           sorted(notes, key=lambda n: (n.start_tick, n.channel, n.pitch)),
+                           end_tick)
