@@ -124,7 +124,9 @@ class HarmonicGrid:
 
     def bar_times(self) -> list[float]:
         """Times of every bar line inside the duration, 0 included."""
-        return [float(t) for t in self.tempo.beat_times(self.duration, self.beats_per_bar)]
+        tempo = self.tempo
+        lines = tempo.bar_line_beats(tempo.beat_at(self.duration))
+        return [float(t) for t in tempo.times_at(np.asarray(lines, dtype=np.float64))]
 
     def span_index(self, time_s: float) -> int:
         """Index of the span sounding at ``time_s`` (clamped to the first and last span)."""
@@ -188,9 +190,8 @@ def _grid_changes(chords: Sequence[Chord], duration: float, cuts_beats: Sequence
                   tempo: TempoMap, options: GridOptions) -> list[_Change]:
     """Chord changes on the harmonic rhythm and at the hit points (all in beats, then timed)."""
     total = tempo.beat_at(duration)
-    rhythm = HARMONIC_RHYTHMS[options.harmonic_rhythm]
-    step = options.beats_per_bar * rhythm if rhythm else 1.0
-    lines = {round(k * step, 6): False for k in range(math.ceil(total / step - 1e-9))}
+    lines = {round(beat, 6): False for beat in rhythm_lines(tempo, total,
+                                                            options.harmonic_rhythm)}
     for hit in cuts_beats:  # grid lines too close to a hit point give way to it
         for line in [line for line, at_cut in lines.items() if not at_cut and line > 0
                      and abs(line - hit) < options.min_chord_beats - 1e-9]:
@@ -204,6 +205,25 @@ def _grid_changes(chords: Sequence[Chord], duration: float, cuts_beats: Sequence
         changes.append(_Change(start_s, _longest_chord(chords, start_s, end_s), lines[beat]))
     _changes_onto_hits(changes)
     return changes
+
+
+def rhythm_lines(tempo: TempoMap, total_beats: float, harmonic_rhythm: str) -> list[float]:
+    """Beat positions where the harmonic rhythm lets chords change: every beat, half bar, bar or
+    second bar, counted from the bar lines (a pickup bar is a line of its own)."""
+    bars = HARMONIC_RHYTHMS[harmonic_rhythm]
+    bar_lines = tempo.bar_line_beats(total_beats)
+    if bars >= 2:  # every other full bar, and the pickup bar
+        full = [b for b in bar_lines if b >= tempo.pickup]
+        return sorted({0.0, *full[::int(bars)]})
+    step = tempo.beats_per_bar * bars if bars else 1.0
+    lines: set[float] = set()
+    ends = [*bar_lines[1:], total_beats]
+    for start, end in zip(bar_lines, ends, strict=True):
+        position = start
+        while position < end - 1e-9:
+            lines.add(round(position, 6))
+            position += step
+    return sorted(lines)
 
 
 def _changes_onto_hits(changes: list[_Change]) -> None:
@@ -287,9 +307,10 @@ def build_grid(chords: Sequence[Chord], duration: float, cut_times: Sequence[flo
         cuts = [round(tempo.time_at(beat), 6) for beat in cuts_beats]
         accents = motion_accents(motion, tempo, duration, options, cuts) \
             if motion is not None else []
-        phrase_beats = options.phrase_bars * options.beats_per_bar
-        phrases = [round(tempo.time_at(k * phrase_beats), 6)
-                   for k in range(1, math.ceil(total / phrase_beats - 1e-9))]
+        bar_lines = tempo.bar_line_beats(total)
+        full = [beat for beat in bar_lines if beat >= tempo.pickup]
+        phrases = [round(tempo.time_at(beat), 6)
+                   for beat in full[options.phrase_bars::options.phrase_bars]]
     ends = [change.time for change in changes[1:]] + [float(duration)]
     spans = tuple(ChordSpan(round(change.time, 6), round(end, 6), change.chord, change.at_cut)
                   for change, end in zip(changes, ends, strict=True) if end > change.time)

@@ -52,7 +52,8 @@ def cue_text(cut: CutScore) -> str:
 
 
 def smpte(time_s: float, fps: float) -> str:
-    """``HH:MM:SS:FF`` at the video's frame rate (non-drop: 29.97 counts 30 frame labels)."""
+    """``HH:MM:SS:FF`` of the frame nearest ``time_s`` (cuts fall on frame starts, stored to the
+    millisecond), at the video's frame rate (non-drop: 29.97 counts 30 frame labels a second)."""
     nominal = max(1, round(fps))
     frame = round(time_s * fps)
     seconds, frames = divmod(frame, nominal)

@@ -58,6 +58,7 @@ class KeptPiece:
     facts: dict[str, str]
     tempo_changes: tuple[tuple[float, float], ...]  # (beat, bpm)
     beats_per_bar: int
+    pickup: int  # beats of a short first bar (0: none)
     key: Key
     chords: tuple[tuple[int, Chord], ...]  # (tick, chord) at each chord marker
     notes: tuple[KeptNote, ...]
@@ -65,7 +66,8 @@ class KeptPiece:
 
     @property
     def tempo_map(self) -> TempoMap:
-        return TempoMap.from_beats(self.tempo_changes or ((0.0, 120.0),), self.beats_per_bar)
+        return TempoMap.from_beats(self.tempo_changes or ((0.0, 120.0),), self.beats_per_bar,
+                                   self.pickup)
 
     def chord_at_beat(self, beat: float) -> Chord | None:
         tick = beat * self.ticks_per_beat
@@ -79,7 +81,7 @@ class KeptPiece:
 
 def kept_from_parts(path: str, ticks_per_beat: int, texts: Sequence[str],
                     tempo_changes: Sequence[tuple[float, float]], beats_per_bar: int,
-                    key_name: str | None, markers: Sequence[tuple[int, str]],
+                    pickup: int, key_name: str | None, markers: Sequence[tuple[int, str]],
                     notes: Sequence[KeptNote], end_tick: int) -> KeptPiece:
     """Check what a MIDI reader found and build the :class:`KeptPiece` (or say why not)."""
     facts: dict[str, str] = {}
@@ -106,8 +108,8 @@ def kept_from_parts(path: str, ticks_per_beat: int, texts: Sequence[str],
             continue  # a marker the user added in a DAW
     if not chords:
         raise RerollError(f"--keep {path}: the file has no chord markers to keep")
-    return KeptPiece(path, ticks_per_beat, facts, tuple(tempo_changes), beats_per_bar, key,
-                     tuple(chords), tuple(notes), end_tick)
+    return KeptPiece(path, ticks_per_beat, facts, tuple(tempo_changes), beats_per_bar, pickup,
+                     key, tuple(chords), tuple(notes), end_tick)
 
 
 def video_facts(name: str, duration: float, fps: float, cut_times: Sequence[float],
@@ -158,15 +160,8 @@ class RerollPlan:
     end_beat: float
     start_s: float
     end_s: float
-    beats_per_bar: int
-
-    @property
-    def first_bar(self) -> int:
-        return round(self.start_beat / self.beats_per_bar) + 1
-
-    @property
-    def last_bar(self) -> int:
-        return round(self.end_beat / self.beats_per_bar)
+    first_bar: int  # 1-based, as the DAW numbers them
+    last_bar: int
 
     @property
     def bars(self) -> list[int]:
@@ -181,7 +176,7 @@ class RerollPlan:
 
 def plan_reroll(range_s: tuple[float, float], duration: float,
                 tempo_map: TempoMap) -> RerollPlan:
-    """Snap ``range_s`` to whole bars; refuse a reversed, empty or outside range."""
+    """Snap ``range_s`` to the nearest bar lines; refuse a reversed, empty or outside range."""
     start, end = (float(v) for v in range_s)
     if not (math.isfinite(start) and math.isfinite(end)):
         raise RerollError(f"--reroll needs finite seconds, got {start}:{end}")
@@ -192,14 +187,19 @@ def plan_reroll(range_s: tuple[float, float], duration: float,
         raise RerollError(f"--reroll {start:g}:{end:g} is empty: give START:END with START < END")
     if start < 0 or start >= duration or end > duration + 0.5:
         raise RerollError(f"--reroll {start:g}:{end:g} is outside the video (0-{duration:.2f} s)")
-    bar = tempo_map.beats_per_bar
     last_beat = tempo_map.beat_at(duration)
-    total_bars = math.ceil(last_beat / bar - 1e-9)
-    first = min(round(tempo_map.beat_at(start) / bar), total_bars - 1)
-    last = min(max(round(tempo_map.beat_at(min(end, duration)) / bar), first + 1), total_bars)
-    start_beat, end_beat = float(first * bar), float(last * bar)
+    lines = [*tempo_map.bar_line_beats(last_beat), last_beat]
+
+    def nearest(beat: float) -> int:
+        return min(range(len(lines)), key=lambda i: (abs(lines[i] - beat), i))
+
+    first = min(nearest(tempo_map.beat_at(start)), len(lines) - 2)
+    last = max(nearest(tempo_map.beat_at(min(end, duration))), first + 1)
+    start_beat, end_beat = float(lines[first]), float(lines[last])
     return RerollPlan(start_beat, end_beat, tempo_map.time_at(start_beat),
-                      min(tempo_map.time_at(end_beat), duration), bar)
+                      min(tempo_map.time_at(end_beat), duration),
+                      tempo_map.bar_beat(start_beat)[0],
+                      tempo_map.bar_beat(end_beat - 1e-6)[0])
 
 
 def kept_primer(kept: KeptPiece, plan: RerollPlan, tempo_map: TempoMap) -> list[Chord]:

@@ -4,11 +4,12 @@ Like Digital Performer's "Find Tempo", every cut is scored against a beat grid: 
 within ±1 video frame of a beat, a **near miss** within ±2 frames, anything else is a **miss**.
 Strong cuts weigh more, and a hit on a downbeat earns a bonus.
 
-* :func:`fit_single_tempo` searches the tempo range and the start offset (a pickup before bar 1)
-  for one tempo. Candidates come from pairs of nearby cuts (the tempos that put both exactly on
-  beats) and are scored all at once with numpy; the best few distinct tempos are returned, each
-  realised as a :class:`~v2m_bridge.music.tempo_map.TempoMap` (the pickup is a few beats at a
-  tempo within 10 % of the main one, so bar lines stay whole beats from 0).
+* :func:`fit_single_tempo` searches the tempo range and the start offset for one tempo.
+  Candidates come from pairs of nearby cuts (the tempos that put both exactly on beats) and are
+  scored all at once with numpy; the best few distinct tempos are returned, each realised as a
+  :class:`~v2m_bridge.music.tempo_map.TempoMap`: MIDI beats start at 0 s, so an offset becomes a
+  lead-in of a few whole beats at a tempo within 10 % of the main one, and a pickup bar (a short
+  first bar) puts the bar lines where the fit wants its downbeats.
 * :func:`fit_tempo_map` lets the tempo change gently between cuts: a dynamic programme over
   "anchor" cuts (cuts placed exactly on a beat), where each stretch between anchors holds a whole
   number of beats at one tempo inside the range, and adjacent tempos differ by at most 10 %. The
@@ -179,7 +180,7 @@ def evaluate(tempo_map: TempoMap, cut_times: Sequence[float], strengths: Sequenc
         nearest = round(float(beat))
         frames = (float(time_s) - tempo_map.time_at(nearest)) * fps
         kind = _classify(frames)
-        downbeat = nearest % tempo_map.beats_per_bar == 0
+        downbeat = tempo_map.is_downbeat(nearest)
         total += weight * {"hit": 1.0, "near": NEAR_CREDIT, "miss": 0.0}[kind]
         if kind == "hit" and downbeat:
             total += weight * DOWNBEAT_BONUS
@@ -250,50 +251,58 @@ def _grid_scores(cuts: np.ndarray, weights: np.ndarray, tempos: np.ndarray,
 
 
 def realise_single_tempo(bpm: float, anchor: float, downbeat_phase: int, beats_per_bar: int,
-                         tempo_range: TempoRange) -> TempoMap:
-    """A tempo map with beats at ``anchor + k * beat`` and downbeats where
+                         tempo_range: TempoRange, cuts: Sequence[float] = (),
+                         fps: float = 25.0) -> TempoMap:
+    """A tempo map with beats at ``anchor + k * beat`` and bar lines where
     ``k % beats_per_bar == downbeat_phase``, starting at 0 s on beat 0.
 
-    When the grid does not start at 0, a pickup of ``m`` whole beats covers 0 .. the first grid
-    beat ``d0`` used, at a tempo within 10 % of ``bpm`` (and inside the range): the shortest
-    pickup that also puts the downbeats right, else the shortest gentle one."""
+    When the grid does not start at 0, a lead-in of ``m`` whole beats covers 0 .. the first
+    grid beat ``d0`` used, at a tempo within 10 % of ``bpm`` (and inside the range); a pickup bar
+    (a short first bar) puts the bar lines right. Among the lead-ins up to four bars long, the
+    one that loses the fewest hits among ``cuts`` before ``d0`` wins, then the shortest."""
     beat = 60.0 / bpm
-    first = anchor % beat  # the grid beat at or after 0 s
-    k_first = round((anchor - first) / beat)  # its index counted from the anchor (k >= 0 back)
-    if first < 1e-4 or beat - first < 1e-4:
-        first = 0.0 if first < 1e-4 else first - beat
-    best: tuple[int, int, int] | None = None  # (phase ok?, j, m) preference order
+    first = anchor % beat  # the first grid beat at or after 0 s
+    if beat - first < 1e-4:
+        first = 0.0
+    k_first = round((anchor - first) / beat)  # its index counted from the anchor
+    early = np.asarray([c for c in cuts if c < first + 4 * beats_per_bar * beat], dtype=float)
+
+    def lost_hits(d0: float, m: int) -> int:
+        inside = early[early < d0 - 0.5 / fps]
+        if inside.size == 0:
+            return 0
+        on_grid = np.abs((inside - anchor) / beat - np.rint((inside - anchor) / beat)) \
+            * beat * fps <= HIT_FRAMES + _EPS
+        lead_beat = d0 / m
+        on_lead = np.abs(inside / lead_beat - np.rint(inside / lead_beat)) \
+            * lead_beat * fps <= HIT_FRAMES + _EPS
+        return int(np.sum(on_grid & ~on_lead))
+
+    best: tuple[int, int, int] | None = None  # (lost hits, j, m)
     for j in range(0, 4 * beats_per_bar):
         d0 = first + j * beat
-        if d0 < 1e-9:
-            if (-(k_first + j - downbeat_phase)) % beats_per_bar == 0 or best is None:
-                phase_ok = (k_first + j - downbeat_phase) % beats_per_bar == 0
-                option = (0 if phase_ok else 1, j, 0)
-                if best is None or option < best:
-                    best = option
+        if d0 < 1e-4:  # the grid starts at 0: no lead-in
+            best = (0, j, 0) if best is None or (0, j, 0) < best else best
             continue
         for m in range(max(1, math.floor(d0 / beat) - 1), math.ceil(d0 / beat) + 2):
-            pickup_bpm = 60.0 * m / d0
-            ratio = max(pickup_bpm, bpm) / min(pickup_bpm, bpm)
-            if ratio > GENTLE_RATIO - 1e-9 or not (tempo_range.low - 1e-9 <= pickup_bpm
+            lead_bpm = 60.0 * m / d0
+            ratio = max(lead_bpm, bpm) / min(lead_bpm, bpm)
+            if ratio > GENTLE_RATIO - 1e-9 or not (tempo_range.low - 1e-9 <= lead_bpm
                                                     <= tempo_range.high + 1e-9):
                 continue
-            # grid beat k (from the anchor) sits on music beat m + (k - k_first - j)
-            phase_ok = (m - k_first - j + downbeat_phase) % beats_per_bar == 0
-            option = (0 if phase_ok else 1, j, m)
-            if best is None or option < best:
-                best = option
+            option = (lost_hits(d0, m), j, m)
+            best = option if best is None or option < best else best
     if best is None:  # cannot happen for ranges at least 10 % wide; a plain tempo then
         return TempoMap.constant(bpm, beats_per_bar)
-    _phase, j, m = best
+    _lost, j, m = best
     d0 = first + j * beat
-    if m == 0 or d0 < 1e-9:
-        return TempoMap.constant(bpm, beats_per_bar)
-    pickup = 60.0 * m / d0
-    if abs(pickup - bpm) < 1e-9:
-        return TempoMap.constant(bpm, beats_per_bar)
-    return TempoMap((TempoSegment(0.0, 0.0, pickup), TempoSegment(d0, float(m), bpm)),
-                    beats_per_bar)
+    # grid beat k (from the anchor) is music beat m + (k - k_first - j); bar lines fall where
+    # k % bpb == downbeat_phase, i.e. on music beats congruent to the pickup below
+    pickup = (m - k_first - j + downbeat_phase) % beats_per_bar
+    if m == 0 or d0 < 1e-4 or abs(60.0 * m / d0 - bpm) < 1e-9:
+        return TempoMap((TempoSegment(0.0, 0.0, bpm),), beats_per_bar, pickup)
+    return TempoMap((TempoSegment(0.0, 0.0, 60.0 * m / d0), TempoSegment(d0, float(m), bpm)),
+                    beats_per_bar, pickup)
 
 
 def fit_single_tempo(cut_times: Sequence[float], strengths: Sequence[float], fps: float,
@@ -323,7 +332,7 @@ def fit_single_tempo(cut_times: Sequence[float], strengths: Sequence[float], fps
             continue
         tried += 1
         tempo_map = realise_single_tempo(bpm, float(anchors[index]), int(phases[index]),
-                                         beats_per_bar, tempo_range)
+                                         beats_per_bar, tempo_range, cuts, fps)
         chosen.append(evaluate(tempo_map, cuts, weights, fps))
         if len(chosen) >= n_candidates or tried >= 4 * n_candidates:
             break
@@ -387,9 +396,8 @@ def _fit_map(cuts: np.ndarray, weights: np.ndarray, fps: float, tempo_range: Tem
             if combos is None:
                 continue
             n, n1, u, v, bin_u, bin_v = combos
-            if i == 0:
-                base = np.full((bpb, n.size), neg)
-                base[0] = 0.0
+            if i == 0:  # any beat of the bar may start the video (a pickup bar)
+                base = np.zeros((bpb, n.size))
                 prev_bin = np.full((bpb, n.size), -1)
             else:
                 if best_in_window[i] is None:
@@ -472,6 +480,7 @@ def _fit_map(cuts: np.ndarray, weights: np.ndarray, fps: float, tempo_range: Tem
         changes.append((n, float(entry_of[j, ph, b]), float(tempo_of[j, ph, b]), n1))
         j, ph, b = i, prev_phase, prev_bin
     changes.reverse()
+    pickup = (bpb - ph) % bpb  # ph is now the bar position of beat 0
     beat_changes: list[tuple[float, float]] = []
     beat_count = 0.0
     for n, entry, final, n1 in changes:
@@ -480,7 +489,7 @@ def _fit_map(cuts: np.ndarray, weights: np.ndarray, fps: float, tempo_range: Tem
             beat_changes.append((beat_count + n1, final))
         beat_count += n
     changes = beat_changes
-    tempo_map = TempoMap.from_beats(changes, beats_per_bar)
+    tempo_map = TempoMap.from_beats(changes, beats_per_bar, pickup)
     return evaluate(tempo_map, cuts, weights, fps)
 
 

@@ -1,9 +1,11 @@
 """Tempo maps: where the beats of the music fall in media seconds.
 
 A :class:`TempoMap` is a list of constant-tempo segments. Beat 0 is media time 0; every segment
-starts on a whole beat, so bar lines (every ``beats_per_bar`` beats from 0) are the bar lines a
-DAW draws from the MIDI file's tempo events. A single fixed tempo is a one-segment map, and every
-conversion in the arranger, the MIDI writer and the cue sheet goes through the map.
+starts on a whole beat. Bar lines fall every ``beats_per_bar`` beats from 0, or, with a pickup
+(an anacrusis of ``pickup`` beats, written as a short first bar of ``pickup``/4), at 0 and then
+every ``beats_per_bar`` beats from ``pickup``: the bars a DAW draws from the MIDI file's tempo and
+time-signature events. A single fixed tempo is a one-segment map, and every conversion in the
+arranger, the MIDI writer and the cue sheet goes through the map.
 """
 
 from __future__ import annotations
@@ -42,6 +44,7 @@ class TempoSegment:
 class TempoMap:
     segments: tuple[TempoSegment, ...]
     beats_per_bar: int = 4
+    pickup: int = 0  # beats of a short first bar (0: bar 1 is a full bar)
 
     def __post_init__(self) -> None:
         if not self.segments:
@@ -59,6 +62,9 @@ class TempoMap:
                 raise TempoMapError("tempo segments must be in time order and continuous")
         if not 1 <= self.beats_per_bar <= 16:
             raise TempoMapError(f"beats per bar must be 1..16, got {self.beats_per_bar}")
+        if not 0 <= self.pickup < self.beats_per_bar:
+            raise TempoMapError(f"a pickup has 0..{self.beats_per_bar - 1} beats, got "
+                                f"{self.pickup}")
 
     # construction ---------------------------------------------------------------------------
     @classmethod
@@ -67,7 +73,7 @@ class TempoMap:
 
     @classmethod
     def from_beats(cls, changes: Sequence[tuple[float, float]], beats_per_bar: int = 4,
-                   ) -> TempoMap:
+                   pickup: int = 0) -> TempoMap:
         """From ``(beat, bpm)`` pairs (the first at beat 0), as a MIDI tempo track has them."""
         segments: list[TempoSegment] = []
         for beat, bpm in changes:
@@ -79,12 +85,17 @@ class TempoMap:
             else:
                 start = 0.0
             segments.append(TempoSegment(float(start), float(beat), float(bpm)))
-        return cls(tuple(segments), beats_per_bar)
+        return cls(tuple(segments), beats_per_bar, pickup)
 
     # queries --------------------------------------------------------------------------------
     @property
     def is_constant(self) -> bool:
         return len(self.segments) == 1
+
+    @property
+    def is_plain(self) -> bool:
+        """One tempo and full bars from 0: what a plain ``--tempo N`` gives."""
+        return self.is_constant and not self.pickup
 
     @property
     def tempos(self) -> list[float]:
@@ -142,9 +153,32 @@ class TempoMap:
         return self._segment_for_time(time_s).seconds_per_beat
 
     def bar_beat(self, beat: float) -> tuple[int, float]:
-        """(bar, beat in bar), both 1-based: beat position 0 is bar 1, beat 1."""
-        bar, within = divmod(beat, self.beats_per_bar)
-        return int(bar) + 1, within + 1
+        """(bar, beat in bar), both 1-based, as a DAW shows them: beat position 0 is bar 1,
+        beat 1; with a pickup, bar 1 is the short first bar and bar 2 starts at ``pickup``."""
+        if self.pickup and beat < self.pickup - 1e-9:
+            return 1, beat + 1
+        bar, within = divmod(beat - self.pickup, self.beats_per_bar)
+        return int(bar) + 1 + (1 if self.pickup else 0), within + 1
+
+    def is_downbeat(self, beat: float) -> bool:
+        """Whether beat position ``beat`` starts a bar."""
+        return abs(beat) < 1e-9 or abs((beat - self.pickup) / self.beats_per_bar
+                                       - round((beat - self.pickup) / self.beats_per_bar)) < 1e-9
+
+    def bar_line_beats(self, last_beat: float) -> list[float]:
+        """Beat positions of every bar line from 0 up to (not including) ``last_beat``."""
+        lines = [0.0] if self.pickup else []
+        beat = float(self.pickup)
+        while beat < last_beat - 1e-9:
+            lines.append(beat)
+            beat += self.beats_per_bar
+        return lines
+
+    def bar_start_beat(self, bar: int) -> float:
+        """Beat position where 1-based ``bar`` starts (see :meth:`bar_beat`)."""
+        if self.pickup:
+            return 0.0 if bar <= 1 else float(self.pickup + (bar - 2) * self.beats_per_bar)
+        return float((bar - 1) * self.beats_per_bar)
 
     def bar_beat_label(self, beat: float) -> str:
         """"9.1" for a downbeat; "9.2.50" for half-way through beat 2 (hundredths)."""
@@ -167,18 +201,23 @@ class TempoMap:
         return max(ratios, default=0.0)
 
     @property
-    def pickup_beats(self) -> float:
-        """Beats of a pickup: a short first tempo (under two bars) before one steady tempo."""
+    def lead_in_beats(self) -> float:
+        """Beats of a lead-in: a short first tempo (under two bars) before one steady tempo."""
         if len(self.segments) == 2 and self.segments[1].beat < 2 * self.beats_per_bar:
             return self.segments[1].beat
         return 0.0
 
     def describe(self) -> str:
+        text = self._describe_tempos()
+        return f"{text}, {self.pickup}-beat pickup bar" if self.pickup else text
+
+    def _describe_tempos(self) -> str:
         if self.is_constant:
             return f"{self.segments[0].bpm:.2f} bpm"
-        if self.pickup_beats:
+        if self.lead_in_beats:
             first, main = self.segments
-            return (f"{main.bpm:.2f} bpm after a {self.pickup_beats:g}-beat pickup at "
+            beats = self.lead_in_beats
+            return (f"{main.bpm:.2f} bpm after {beats:g} beat{'' if beats == 1 else 's'} at "
                     f"{first.bpm:.2f} bpm")
         tempos = self.tempos
         return (f"tempo map: {len(tempos)} tempos {min(tempos):.2f}-{max(tempos):.2f} bpm, "

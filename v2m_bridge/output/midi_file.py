@@ -84,10 +84,15 @@ def _note_track(composition: Composition, channel: int, name: str,
 def _conductor_track(composition: Composition, end_tick: int) -> mido.MidiTrack:
     tempo = composition.tempo_map
     timed: list[tuple[int, int, mido.MetaMessage]] = [
-        (0, 1, mido.MetaMessage("time_signature", numerator=composition.grid.beats_per_bar,
-                                denominator=4)),
         (0, 2, mido.MetaMessage("key_signature", key=composition.key.mido_name)),
     ]
+    bar_start = tempo.pickup * TICKS_PER_BEAT
+    if tempo.pickup:  # a short first bar, then the metre
+        timed.append((0, 1, mido.MetaMessage("time_signature", numerator=tempo.pickup,
+                                             denominator=4)))
+    if bar_start < end_tick or not tempo.pickup:
+        timed.append((bar_start, 1, mido.MetaMessage(
+            "time_signature", numerator=composition.grid.beats_per_bar, denominator=4)))
     for segment in tempo.segments:
         tick = round(segment.beat * TICKS_PER_BEAT)
         if tick < end_tick or tick == 0:
@@ -154,7 +159,8 @@ def read_kept_midi(path: str | os.PathLike) -> KeptPiece:
     tempos: list[tuple[float, float]] = []
     markers: list[tuple[int, str]] = []
     notes: list[KeptNote] = []
-    beats_per_bar, key_name, end_tick = 4, None, 0
+    signatures: list[tuple[int, int]] = []  # (tick, numerator)
+    key_name, end_tick = None, 0
     tpb = midi.ticks_per_beat
     for track in midi.tracks:
         now = 0
@@ -163,8 +169,8 @@ def read_kept_midi(path: str | os.PathLike) -> KeptPiece:
             now += message.time
             if message.type == "set_tempo":
                 tempos.append((now / tpb, round(mido.tempo2bpm(message.tempo), 6)))
-            elif message.type == "time_signature" and now == 0:
-                beats_per_bar = message.numerator
+            elif message.type == "time_signature":
+                signatures.append((now, message.numerator))
             elif message.type == "key_signature" and now == 0:
                 key_name = message.key
             elif message.type == "text":
@@ -180,6 +186,12 @@ def read_kept_midi(path: str | os.PathLike) -> KeptPiece:
                                           message.channel))
         end_tick = max(end_tick, now)
     tempos.sort()
-    return kept_from_parts(str(source), tpb, texts, tempos, beats_per_bar, key_name, markers,
+    signatures.sort()
+    beats_per_bar, pickup = (signatures[0][1] if signatures else 4), 0
+    if len(signatures) >= 2 and signatures[0][0] == 0 and \
+            signatures[1][0] == signatures[0][1] * tpb and signatures[0][1] < signatures[1][1]:
+        pickup, beats_per_bar = signatures[0][1], signatures[1][1]  # a pickup bar
+    return kept_from_parts(str(source), tpb, texts, tempos, beats_per_bar, pickup, key_name,
+                           markers,
                            sorted(notes, key=lambda n: (n.start_tick, n.channel, n.pitch)),
                            end_tick)
