@@ -147,7 +147,8 @@ def compose_features(features: VideoFeatures, options: RenderOptions,
     emotion = features.emotion if override is None else override
     arrange_options = dataclasses.replace(
         options.arrange_options, tempo_bpm=tempo_map.main_bpm(features.duration),
-        tempo_map=None if tempo_map.is_plain else tempo_map)
+        tempo_map=None if tempo_map.is_plain and tempo_map.tempos == [options.tempo_bpm]
+        else tempo_map)
     notes = _notes(features, model) + ([tempo_fit.reason] if tempo_fit.reason else [])
     composition = arrange(
         chords, motion=features.motion, scene_offset=features.scene_offset,

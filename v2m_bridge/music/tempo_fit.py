@@ -169,7 +169,9 @@ def _classify(frames: float) -> str:
 
 def evaluate(tempo_map: TempoMap, cut_times: Sequence[float], strengths: Sequence[float],
              fps: float) -> TempoCandidate:
-    """Score every cut against the beats of ``tempo_map`` (frames off at ``fps``)."""
+    """Score every cut against the beats of ``tempo_map`` (frames off at ``fps``). The map is
+    first rounded to MIDI-exact tempos: the candidate holds the map the MIDI file will have."""
+    tempo_map = tempo_map.midi_exact()
     cuts = np.asarray(cut_times, dtype=np.float64)
     weights = _weights(strengths, len(cuts))
     positions = tempo_map.beats_at(cuts) if len(cuts) else np.zeros(0)

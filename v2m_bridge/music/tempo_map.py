@@ -23,6 +23,11 @@ from v2m_bridge.errors import V2MError
 GENTLE_RATIO = 1.10  # adjacent tempos of a "gentle" map differ by at most 10 %
 
 
+def midi_exact_bpm(bpm: float) -> float:
+    """``bpm`` rounded to a whole number of microseconds per beat (a MIDI set_tempo)."""
+    return 60_000_000 / round(60_000_000 / bpm)
+
+
 class TempoMapError(V2MError, ValueError):
     """A tempo map that cannot be played (unordered segments, tempo out of range...)."""
 
@@ -86,6 +91,13 @@ class TempoMap:
                 start = 0.0
             segments.append(TempoSegment(float(start), float(beat), float(bpm)))
         return cls(tuple(segments), beats_per_bar, pickup)
+
+    def midi_exact(self) -> TempoMap:
+        """The same beats with every tempo rounded to what a MIDI file can store (whole
+        microseconds per beat), so a map written and read back is the same map."""
+        changes = [(segment.beat, midi_exact_bpm(segment.bpm)) for segment in self.segments]
+        exact = TempoMap.from_beats(changes, self.beats_per_bar, self.pickup)
+        return self if exact == self else exact
 
     # queries --------------------------------------------------------------------------------
     @property

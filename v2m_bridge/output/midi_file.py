@@ -96,8 +96,8 @@ def _conductor_track(composition: Composition, end_tick: int) -> mido.MidiTrack:
     for segment in tempo.segments:
         tick = round(segment.beat * TICKS_PER_BEAT)
         if tick < end_tick or tick == 0:
-            timed.append((tick, 0, mido.MetaMessage("set_tempo",
-                                                    tempo=mido.bpm2tempo(segment.bpm))))
+            timed.append((tick, 0, mido.MetaMessage(
+                "set_tempo", tempo=round(60_000_000 / segment.bpm))))
     provenance = composition.provenance
     texts = [f"{label}: {value}" for label, value in provenance.facts.items()]
     texts += [f"note: {note}" for note in provenance.notes]
@@ -168,7 +168,7 @@ def read_kept_midi(path: str | os.PathLike) -> KeptPiece:
         for message in track:
             now += message.time
             if message.type == "set_tempo":
-                tempos.append((now / tpb, round(mido.tempo2bpm(message.tempo), 6)))
+                tempos.append((now / tpb, 60_000_000 / message.tempo))
             elif message.type == "time_signature":
                 signatures.append((now, message.numerator))
             elif message.type == "key_signature" and now == 0:
