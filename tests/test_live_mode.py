@@ -13,8 +13,8 @@ import pytest
 from live_helpers import OscClient
 
 from v2m_bridge.daemon.app import Daemon, DaemonConfig
+from v2m_bridge.daemon.backend import ModelBackend
 from v2m_bridge.daemon.midi_out import MemorySink
-from v2m_bridge.daemon.session import ModelBackend
 
 LATENCY = 0.1
 

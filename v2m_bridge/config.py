@@ -13,6 +13,10 @@ DEFAULT_TEMPO_RANGE = (70.0, 140.0)  # searched by --tempo auto
 DEFAULT_HARMONIC_RHYTHM = "bar"  # chords change on bar lines (and at hit points)
 DEFAULT_KEY = "C major"
 
+# Video analysis: PySceneDetect's detectors ("adaptive" is the official features' choice)
+SCENE_DETECTORS: tuple[str, ...] = ("adaptive", "content")
+DEFAULT_SCENE_DETECTOR = "adaptive"
+
 # The daemon's OSC endpoint (bound to loopback by default: no authentication)
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 9000

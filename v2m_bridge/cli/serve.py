@@ -49,21 +49,16 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     doctor.set_defaults(func=run_doctor)
 
 
-def _check_port_number(value: int | None, flag: str) -> None:
-    from v2m_bridge.errors import V2MError
-
-    if value is not None and not 0 <= value <= 65535:
-        raise V2MError(f"{flag} must be 0..65535, got {value}")
-
-
 def run_serve(args: argparse.Namespace) -> int:
     from v2m_bridge.daemon.app import Daemon, DaemonConfig
+    from v2m_bridge.daemon.backend import ModelBackend
     from v2m_bridge.daemon.midi_out import open_sink
-    from v2m_bridge.daemon.session import ModelBackend
     from v2m_bridge.model.loading import load_chord_model
+    from v2m_bridge.osc.ports import check_port
 
-    _check_port_number(args.port, "--port")
-    _check_port_number(args.reply_port, "--reply-port")
+    check_port(args.port, "--port", allow_zero=True)
+    if args.reply_port is not None:
+        check_port(args.reply_port, "--reply-port", allow_zero=True)
     started = time.perf_counter()
     config = DaemonConfig(host=args.host, port=args.port, reply_port=args.reply_port,
                           midi_backend=args.midi_backend, mtc_in=args.mtc_in)
@@ -110,15 +105,10 @@ def run_ports(args: argparse.Namespace) -> int:
 
 
 def run_doctor(args: argparse.Namespace) -> int:
-    from v2m_bridge.doctor import run_checks
+    from v2m_bridge.doctor import format_table, run_checks, summary
 
-    problems = 0
-    for check in run_checks():
-        mark = "ok " if check.ok else "-- "
-        print(f"{mark}{check.name}: {check.detail}")
-        if not check.ok:
-            problems += 1
-            if check.fix:
-                print(f"     fix: {check.fix}")
-    print("all checks passed" if problems == 0 else f"{problems} check(s) need attention")
-    return 0 if problems == 0 else 1
+    checks = run_checks()
+    print("\n".join(format_table(checks)))
+    line, status = summary(checks)
+    print(line)
+    return status
