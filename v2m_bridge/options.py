@@ -23,6 +23,29 @@ from v2m_bridge.music.voicing import DEFAULT_REGISTER
 from v2m_bridge.vocab import Chord, Key, parse_chords, parse_key
 
 
+def parse_tempo_setting(text: str) -> dict[str, object]:
+    """The daemon's tempo setting as :class:`RenderOptions` fields: ``"96"`` (fixed),
+    ``"auto"``, ``"auto map"``, ``"auto 70:140"``, ``"auto map 60:120"``; empty: the default.
+
+    Raises:
+        V2MError: for anything else (the range itself is checked by RenderOptions)."""
+    words = text.strip().lower().split()
+    if not words:
+        return {"tempo_bpm": DEFAULT_TEMPO_BPM, "tempo_map": False, "tempo_range": None}
+    if words[0] != "auto":
+        if len(words) == 1:
+            return {"tempo_bpm": words[0], "tempo_map": False, "tempo_range": None}
+    else:
+        rest = words[1:]
+        tempo_map = bool(rest) and rest[0] == "map"
+        rest = rest[1:] if tempo_map else rest
+        if len(rest) <= 1:
+            return {"tempo_bpm": "auto", "tempo_map": tempo_map,
+                    "tempo_range": rest[0] if rest else None}
+    raise V2MError(f"tempo must be BPM, 'auto', 'auto map', 'auto LOW:HIGH' or "
+                   f"'auto map LOW:HIGH', got {text!r}")
+
+
 @dataclass(frozen=True)
 class RenderOptions:
     """Everything a render needs besides the video. Parsed and checked on creation."""

@@ -63,6 +63,8 @@ class KeptPiece:
     chords: tuple[tuple[int, Chord], ...]  # (tick, chord) at each chord marker
     notes: tuple[KeptNote, ...]
     end_tick: int
+    # kept in memory (the daemon): the music itself in seconds, reused as is under its own map
+    composition: Composition | None = None
 
     @property
     def tempo_map(self) -> TempoMap:
@@ -110,6 +112,26 @@ def kept_from_parts(path: str, ticks_per_beat: int, texts: Sequence[str],
         raise RerollError(f"--keep {path}: the file has no chord markers to keep")
     return KeptPiece(path, ticks_per_beat, facts, tuple(tempo_changes), beats_per_bar, pickup,
                      key, tuple(chords), tuple(notes), end_tick)
+
+
+def kept_from_composition(composition: Composition, ticks_per_beat: int = 480) -> KeptPiece:
+    """An in-memory composition as a :class:`KeptPiece` (the daemon's ``/v2m/regenerate``)."""
+    tempo = composition.tempo_map
+
+    def tick(time_s: float) -> int:
+        return round(tempo.beat_at(time_s) * ticks_per_beat)
+
+    notes = tuple(KeptNote(tick(e.start), tick(e.end), e.pitch, e.velocity, e.channel)
+                  for e in composition.events)
+    chords: list[tuple[int, Chord]] = []
+    for span in composition.chord_spans:
+        if not chords or chords[-1][1] != span.chord:
+            chords.append((tick(span.start), span.chord))
+    changes = tuple((segment.beat, segment.bpm) for segment in tempo.segments)
+    return KeptPiece("(the opened composition)", ticks_per_beat,
+                     dict(composition.provenance.facts), changes, tempo.beats_per_bar,
+                     tempo.pickup, composition.key, tuple(chords), notes,
+                     tick(composition.duration), composition)
 
 
 def video_facts(name: str, duration: float, fps: float, cut_times: Sequence[float],
@@ -225,6 +247,9 @@ def splice(composition: Composition, kept: KeptPiece, plan: RerollPlan) -> Compo
     def seconds(tick: int) -> float:
         return tempo.time_at(tick / tpb)
 
+    if kept.composition is not None and kept.tempo_map == tempo.midi_exact() == \
+            kept.composition.tempo_map.midi_exact():
+        return _splice_same_map(composition, kept.composition, plan)
     events: list[NoteEvent] = []
     for note in kept.notes:
         if low <= note.start_tick < high or note.start_tick / tpb >= end_beat - 1e-9:
@@ -255,5 +280,25 @@ def splice(composition: Composition, kept: KeptPiece, plan: RerollPlan) -> Compo
             spans.append(dataclasses.replace(span, start=round(start, 6), end=round(stop, 6)))
     add_kept(plan.end_beat, end_beat)
     spans = [span for span in spans if span.end - span.start > 1e-9]
+    grid = dataclasses.replace(composition.grid, spans=tuple(spans))
+    return dataclasses.replace(composition, events=sorted(events), grid=grid)
+
+
+def _splice_same_map(composition: Composition, kept: Composition,
+                     plan: RerollPlan) -> Composition:
+    """Splice under one tempo map: kept notes and spans are reused exactly as they were."""
+    start, end = plan.start_s, plan.end_s
+    events = [e for e in kept.events if e.start < start - 1e-9 or e.start >= end - 1e-9]
+    events = [dataclasses.replace(e, end=min(e.end, start)) if e.start < start < e.end else e
+              for e in events]
+    events += [dataclasses.replace(e, end=min(e.end, end)) for e in composition.events
+               if start - 1e-9 <= e.start < end - 1e-9]
+    spans = [dataclasses.replace(s, end=min(s.end, start)) for s in kept.chord_spans
+             if s.start < start - 1e-9]
+    spans += [dataclasses.replace(s, start=max(s.start, start), end=min(s.end, end))
+              for s in composition.chord_spans if s.start < end - 1e-9 and s.end > start + 1e-9]
+    spans += [dataclasses.replace(s, start=max(s.start, end)) for s in kept.chord_spans
+              if s.end > end + 1e-9]
+    spans = [s for s in spans if s.end - s.start > 1e-9]
     grid = dataclasses.replace(composition.grid, spans=tuple(spans))
     return dataclasses.replace(composition, events=sorted(events), grid=grid)
