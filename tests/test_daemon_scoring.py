@@ -43,7 +43,7 @@ def test_open_with_tempo_auto_map_then_regenerate_answers_the_bars(daemon, clien
     client.send("/v2m/seed", 3)
     assert client.wait_for("/v2m/ok") == ("/v2m/seed",)
     client.send("/v2m/video/open", str(MONTAGE), 0.0, "auto map")
-    path, duration = client.wait_for("/v2m/ready", timeout=60)
+    path, _duration = client.wait_for("/v2m/ready", timeout=60)
     opened = daemon.session.composition
     fit = opened.tempo_fit
     assert fit.mode == "map" and fit.chosen.hits == 3
@@ -62,7 +62,7 @@ def test_open_with_tempo_auto_map_then_regenerate_answers_the_bars(daemon, clien
     start = tempo.time_at(tempo.bar_start_beat(first_bar))
     end = tempo.time_at(tempo.bar_start_beat(last_bar + 1))
     assert abs(start - 6.0) < 2.5 and abs(end - 12.0) < 2.5 and 1 <= first_bar <= last_bar
-    outside = [e for e in old_events if e.start < start - 1e-9 and e.end <= start + 1e-9
+    outside = [e for e in old_events if (e.start < start - 1e-9 and e.end <= start + 1e-9)
                or e.start >= end - 1e-9]
     assert outside and all(e in new.events for e in outside)
     assert new.rerolled_bars == (first_bar, last_bar)
