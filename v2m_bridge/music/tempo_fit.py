@@ -309,7 +309,7 @@ def realise_single_tempo(bpm: float, anchor: float, downbeat_phase: int, beats_p
 
 def fit_single_tempo(cut_times: Sequence[float], strengths: Sequence[float], fps: float,
                      tempo_range: TempoRange | None = None, beats_per_bar: int = 4,
-                     n_candidates: int = 5, neighbours: int = 4) -> list[TempoCandidate]:
+                     n_candidates: int = 5, neighbours: int = 3) -> list[TempoCandidate]:
     """The best few single tempos (distinct by more than 1 %), best first, each realised as a
     map (with a pickup when the grid does not start at 0) and scored by :func:`evaluate`."""
     tempo_range = tempo_range or TempoRange()
@@ -344,6 +344,7 @@ def fit_single_tempo(cut_times: Sequence[float], strengths: Sequence[float], fps
 
 # a gentle tempo map ---------------------------------------------------------------------------
 _BIN_RATIO = 1.005  # tempo bins are 0.5 % apart
+_V_STEP = 4  # the second tempo of a stretch is tried on every _V_STEP-th bin
 _CHANGE_PENALTY = 0.08  # per 10 % of tempo change, so steady maps win among equals
 
 
@@ -353,13 +354,14 @@ def fit_tempo_map(cut_times: Sequence[float], strengths: Sequence[float], fps: f
     """A gentle tempo map (adjacent tempos within 10 %, all inside the range) that puts as many
     cuts as it can on beats, strong ones on downbeats. See the module notes for the method.
 
-    Stretches span up to 5 cuts; those spanning up to 2 may also change tempo once inside."""
+    Stretches span up to 3 cuts; those between adjacent anchors may also change tempo once
+    inside."""
     tempo_range = tempo_range or TempoRange()
     cuts = _check_cuts(cut_times, fps)
     weights = _weights(strengths, len(cuts))
     if len(cuts) == 0:
         return fit_single_tempo(cuts, weights, fps, tempo_range, beats_per_bar, 1)[0]
-    return _fit_map(cuts, weights, fps, tempo_range, beats_per_bar, 4, 2)
+    return _fit_map(cuts, weights, fps, tempo_range, beats_per_bar, 3, 1)
 
 
 def _fit_map(cuts: np.ndarray, weights: np.ndarray, fps: float, tempo_range: TempoRange,
@@ -512,7 +514,7 @@ def _stretch_combos(gap: float, tempo_range: TempoRange, log_r: float, n_bins: i
             keep = np.r_[True, (beats[1:] != beats[:-1]) | (first[1:] != first[:-1])]
             keep &= first >= 1
             beats, first = beats[keep], first[keep]
-            v_grid = low * np.exp(log_r * np.arange(0, n_bins, 2))
+            v_grid = low * np.exp(log_r * np.arange(0, n_bins, _V_STEP))
             rest = gap - 60.0 * (beats - first)[:, None] / v_grid[None, :]
             with np.errstate(divide="ignore", invalid="ignore"):
                 u = np.where(rest > 1e-3, 60.0 * first[:, None] / rest, np.nan)

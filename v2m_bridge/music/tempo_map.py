@@ -13,7 +13,7 @@ from __future__ import annotations
 import bisect
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -50,8 +50,12 @@ class TempoMap:
     segments: tuple[TempoSegment, ...]
     beats_per_bar: int = 4
     pickup: int = 0  # beats of a short first bar (0: bar 1 is a full bar)
+    _starts: tuple[float, ...] = field(init=False, repr=False, compare=False, default=())
+    _beats: tuple[float, ...] = field(init=False, repr=False, compare=False, default=())
 
     def __post_init__(self) -> None:
+        object.__setattr__(self, "_starts", tuple(s.start for s in self.segments))
+        object.__setattr__(self, "_beats", tuple(s.beat for s in self.segments))
         if not self.segments:
             raise TempoMapError("a tempo map needs at least one tempo")
         first = self.segments[0]
@@ -123,12 +127,10 @@ class TempoMap:
         return self.segments[int(np.argmax(lengths))].bpm
 
     def _segment_for_time(self, time_s: float) -> TempoSegment:
-        starts = [s.start for s in self.segments]
-        return self.segments[max(bisect.bisect_right(starts, time_s + 1e-12) - 1, 0)]
+        return self.segments[max(bisect.bisect_right(self._starts, time_s + 1e-12) - 1, 0)]
 
     def _segment_for_beat(self, beat: float) -> TempoSegment:
-        beats = [s.beat for s in self.segments]
-        return self.segments[max(bisect.bisect_right(beats, beat + 1e-12) - 1, 0)]
+        return self.segments[max(bisect.bisect_right(self._beats, beat + 1e-12) - 1, 0)]
 
     def beat_at(self, time_s: float) -> float:
         """Beats since 0 at media time ``time_s``."""
