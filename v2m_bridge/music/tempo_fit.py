@@ -66,7 +66,7 @@ class TempoRange:
         if self.low < MIN_TEMPO_BPM or self.high > MAX_TEMPO_BPM:
             raise TempoFitError(f"--tempo-range must lie within {MIN_TEMPO_BPM:g}.."
                                 f"{MAX_TEMPO_BPM:g} bpm, got {self.low:g}:{self.high:g}")
-        if self.high / self.low < GENTLE_RATIO:
+        if self.high / self.low < GENTLE_RATIO - 1e-3:
             raise TempoFitError(f"--tempo-range {self.low:g}:{self.high:g} is too narrow to "
                                 "search; make HIGH at least 10 % above LOW")
 
@@ -85,6 +85,10 @@ class TempoRange:
 
     def clamp(self, bpm: float) -> float:
         return min(max(bpm, self.low), self.high)
+
+    def inner(self) -> TempoRange:
+        """A hair inside, so tempos rounded to whole microseconds per beat stay in range."""
+        return TempoRange(self.low * (1 + 1e-5), self.high * (1 - 1e-5))
 
 
 @dataclass(frozen=True)
@@ -289,7 +293,8 @@ def realise_single_tempo(bpm: float, anchor: float, downbeat_phase: int, beats_p
         for m in range(max(1, math.floor(d0 / beat) - 1), math.ceil(d0 / beat) + 2):
             lead_bpm = 60.0 * m / d0
             ratio = max(lead_bpm, bpm) / min(lead_bpm, bpm)
-            if ratio > GENTLE_RATIO - 1e-9 or not (tempo_range.low - 1e-9 <= lead_bpm
+            # a margin, so rounding to MIDI tempos keeps it within 10 %
+            if ratio > GENTLE_RATIO - 1e-4 or not (tempo_range.low - 1e-9 <= lead_bpm
                                                     <= tempo_range.high + 1e-9):
                 continue
             option = (lost_hits(d0, m), j, m)
@@ -312,7 +317,7 @@ def fit_single_tempo(cut_times: Sequence[float], strengths: Sequence[float], fps
                      n_candidates: int = 5, neighbours: int = 3) -> list[TempoCandidate]:
     """The best few single tempos (distinct by more than 1 %), best first, each realised as a
     map (with a pickup when the grid does not start at 0) and scored by :func:`evaluate`."""
-    tempo_range = tempo_range or TempoRange()
+    tempo_range = (tempo_range or TempoRange()).inner()
     cuts = _check_cuts(cut_times, fps)
     weights = _weights(strengths, len(cuts))
     preferred = tempo_range.clamp(DEFAULT_TEMPO_BPM)
@@ -354,14 +359,14 @@ def fit_tempo_map(cut_times: Sequence[float], strengths: Sequence[float], fps: f
     """A gentle tempo map (adjacent tempos within 10 %, all inside the range) that puts as many
     cuts as it can on beats, strong ones on downbeats. See the module notes for the method.
 
-    Stretches span up to 3 cuts; those between adjacent anchors may also change tempo once
-    inside."""
+    A stretch between anchors may pass over up to 3 cuts; one between adjacent anchors may also
+    change tempo once inside."""
     tempo_range = tempo_range or TempoRange()
     cuts = _check_cuts(cut_times, fps)
     weights = _weights(strengths, len(cuts))
     if len(cuts) == 0:
         return fit_single_tempo(cuts, weights, fps, tempo_range, beats_per_bar, 1)[0]
-    return _fit_map(cuts, weights, fps, tempo_range, beats_per_bar, 3, 1)
+    return _fit_map(cuts, weights, fps, tempo_range.inner(), beats_per_bar, 3, 1)
 
 
 def _fit_map(cuts: np.ndarray, weights: np.ndarray, fps: float, tempo_range: TempoRange,
