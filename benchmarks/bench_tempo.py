@@ -16,7 +16,7 @@ CPUs and costs the same whatever the tempo, so the 10-minute input is synthesise
 (600 s, 100 cuts) and the render is everything after analysis: tempo fit, chord generation with
 the shipped starter model, arrangement and the MIDI file.
 
-    python benchmarks/bench_tempo.py [--repeats 3] [--seed 13]
+    python benchmarks/bench_tempo.py [--repeats 3] [--seed 13] [--part all|hits|fit|render]
 """
 
 from __future__ import annotations
@@ -201,7 +201,17 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--seed", type=int, default=13)
+    parser.add_argument("--part", choices=("all", "hits", "fit", "render"), default="all")
     args = parser.parse_args()
+    if args.part in ("all", "hits"):
+        hits_on_videos(args.seed)
+    if args.part in ("all", "fit"):
+        fit_timing(max(args.repeats, 5), args.seed)
+    if args.part in ("all", "render"):
+        render_ratio(args.repeats, args.seed)
+
+
+def hits_on_videos(seed: int) -> None:
     print(f"share of detected cuts within ±1 frame of a beat (range {TempoRange().low:g}-"
           f"{TempoRange().high:g} bpm)")
     print(f"{'video':<28} {'cuts':>4} {'fps':>6}  fixed120  auto (bpm)        auto+map")
@@ -213,7 +223,7 @@ def main() -> None:
                 continue
             all_ok &= print_hits(path.name, hit_shares(analyze_video(path)))
         clip = Path(folder) / "cut_heavy_60s.mp4"
-        planned = make_cut_heavy_clip(clip, args.seed)
+        planned = make_cut_heavy_clip(clip, seed)
         features = analyze_video(clip)
         found = features.cut_times
         matched = sum(any(abs(p - c) <= 1.5 / features.fps for c in found) for p in planned)
@@ -223,8 +233,6 @@ def main() -> None:
               f"{np.diff([0, *planned]).max():.2f} s")
     print(f"tempo map target (>= {100 * HIT_TARGET:.0f}% on every video): "
           f"{'met' if all_ok else 'NOT met'}")
-    fit_timing(max(args.repeats, 5), args.seed)
-    render_ratio(args.repeats, args.seed)
 
 
 if __name__ == "__main__":
