@@ -290,6 +290,20 @@ def test_tempo_auto_map_puts_the_cuts_on_beats_with_markers_and_a_cue_sheet(tmp_
     assert all(text.endswith(")") and "(bar " in text for text in cut_markers)
     cues = [msg.text for msg in midi.tracks[0] if msg.type == "cue_marker"]
     assert len(cues) == 3 and all("hit" in cue and "frames off" in cue for cue in cues)
+    # chords change only on bar lines (the default harmonic rhythm) or at the cuts
+    from v2m_bridge.output.midi_file import read_kept_midi
+
+    kept = read_kept_midi(out)
+    tempo_map, per_beat = kept.tempo_map, kept.ticks_per_beat
+    now, cut_ticks = 0, []
+    for msg in midi.tracks[0]:
+        now += msg.time
+        if msg.type == "marker" and msg.text.startswith("cut "):
+            cut_ticks.append(now)
+    for tick, _chord in kept.chords:
+        on_bar = tempo_map.is_downbeat(tick / per_beat)
+        at_cut = any(abs(tick - cut) <= per_beat / 8 for cut in cut_ticks)
+        assert on_bar or at_cut, (tick / per_beat, cut_ticks)
 
 
 def test_keep_and_reroll_from_the_command_line(tmp_path, checkpoint, capsys):
