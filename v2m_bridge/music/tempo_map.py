@@ -216,8 +216,8 @@ class TempoMap:
 
     @property
     def lead_in_beats(self) -> float:
-        """Beats of a lead-in: a short first tempo (under two bars) before one steady tempo."""
-        if len(self.segments) == 2 and self.segments[1].beat < 2 * self.beats_per_bar:
+        """Beats of a lead-in: a short first tempo (up to five bars) before one steady tempo."""
+        if len(self.segments) == 2 and self.segments[1].beat <= 5 * self.beats_per_bar:
             return self.segments[1].beat
         return 0.0
 

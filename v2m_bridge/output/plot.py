@@ -118,6 +118,7 @@ def draw_timeline(composition: Composition,
         chord_ax.text((span.start + span.end) / 2, 0.5, composition.chord_name(span),
                       ha="center", va="center", fontsize=8, clip_on=True)
     _draw_bars_and_hits(chord_ax, composition)
+    chord_ax.set_ylim(0, 1)
 
     for channel, colour in PART_COLOURS.items():
         notes = [event for event in composition.events if event.channel == channel]
