@@ -19,8 +19,10 @@ local function explain(what, code, output)
 end
 
 local function score_with_daemon(info, midi_path)
-  local code, output = v2m.send("/v2m/video/open",
-    { v2m.s(info.path), v2m.f(info.timeline_offset) }, v2m.timeout_s())
+  local args = { v2m.s(info.path), v2m.f(info.timeline_offset) }
+  local tempo = v2m.setting("tempo")
+  if tempo ~= "" then args[#args + 1] = v2m.s(tempo) end  -- "auto" or "auto map"
+  local code, output = v2m.send("/v2m/video/open", args, v2m.timeout_s())
   if code ~= 0 then return explain("The daemon could not score the video", code, output) end
   code, output = v2m.send("/v2m/render", { v2m.s(midi_path) }, v2m.SHORT_WAIT_S)
   if code == 1 and output:find("outside the folders", 1, true) then
@@ -31,8 +33,14 @@ local function score_with_daemon(info, midi_path)
 end
 
 local function score_offline(info, midi_path)
-  local code, output = v2m.run({ v2m.executable(), "render", info.path, "-o", midi_path },
-    v2m.timeout_s())
+  local args = { v2m.executable(), "render", info.path, "-o", midi_path }
+  local tempo = v2m.setting("tempo")
+  if tempo == "auto" or tempo == "auto map" then
+    args[#args + 1] = "--tempo"
+    args[#args + 1] = "auto"
+    if tempo == "auto map" then args[#args + 1] = "--tempo-map" end
+  end
+  local code, output = v2m.run(args, v2m.timeout_s())
   if code ~= 0 then return explain("v2m-bridge render failed", code, output) end
   return true
 end

@@ -10,11 +10,16 @@
 --   executable  full path of v2m-bridge (empty: look in the usual install folders, then PATH)
 --   host, port  where `v2m-bridge serve` listens (default 127.0.0.1 and 9000)
 --   timeout_s   the longest wait for analysis or a render, in seconds (default 900)
+--   tempo       how scoring picks the tempo: empty (120 bpm), "auto" (one tempo fitted to the
+--               cuts) or "auto map" (a gentle tempo map that puts the cuts on beats)
+--   set_tempo   "1": inserting the MIDI also sets the project tempo (map) under the video item
+--   cut_markers "1": inserting the MIDI also adds a project marker at every cut
 
 local M = {}
 
 M.SECTION = "v2m"
-M.DEFAULTS = { executable = "", host = "127.0.0.1", port = "9000", timeout_s = "900" }
+M.DEFAULTS = { executable = "", host = "127.0.0.1", port = "9000", timeout_s = "900",
+               tempo = "", set_tempo = "0", cut_markers = "0" }
 M.PROBE_WAIT_S = 3        -- is a daemon there? /v2m/status is answered at once
 M.SHORT_WAIT_S = 30       -- renders of a composition the daemon already holds, settings
 M.STARTUP_MARGIN_S = 60   -- ExecProcess waits this much longer than `send --wait` itself
@@ -273,6 +278,171 @@ function M.scored_midi(info)
   return nil
 end
 
+-- Reading the generated MIDI file's conductor track ----------------------------------------------
+
+local function read_u32(data, at)
+  local a, b, c, d = data:byte(at, at + 3)
+  return ((a * 256 + b) * 256 + c) * 256 + d
+end
+
+local function read_vlq(data, at)
+  local value, byte = 0, 0x80
+  while byte >= 0x80 do
+    byte = data:byte(at)
+    if byte == nil then error("truncated MIDI file") end
+    value, at = value * 128 + (byte & 0x7F), at + 1
+  end
+  return value, at
+end
+
+-- The first track of a standard MIDI file (v2m-bridge writes its tempo map, time signatures and
+-- markers there): { tempos = {{tick, bpm}}, signatures = {{tick, num, den}},
+-- markers = {{tick, text}}, seconds = function(tick) }. nil and a message when unreadable.
+function M.read_conductor(path)
+  local handle = io.open(path, "rb")
+  if handle == nil then return nil, "cannot read " .. path end
+  local data = handle:read("a")
+  handle:close()
+  if #data < 22 or data:sub(1, 4) ~= "MThd" then return nil, path .. " is not a MIDI file" end
+  local division = data:byte(13) * 256 + data:byte(14)
+  if division >= 0x8000 then return nil, path .. " uses SMPTE time, not beats" end
+  local at = 9 + read_u32(data, 5)
+  while at + 8 <= #data and data:sub(at, at + 3) ~= "MTrk" do at = at + 8 + read_u32(data, at + 4) end
+  if data:sub(at, at + 3) ~= "MTrk" then return nil, path .. " has no track" end
+  local stop = math.min(at + 8 + read_u32(data, at + 4), #data + 1)
+  local result = { tempos = {}, signatures = {}, markers = {}, ticks_per_beat = division }
+  local ok, problem = pcall(function()
+    local tick, status, i = 0, nil, at + 8
+    while i < stop do
+      local delta
+      delta, i = read_vlq(data, i)
+      tick = tick + delta
+      local byte = data:byte(i)
+      if byte == 0xFF then
+        local kind, length = data:byte(i + 1), nil
+        length, i = read_vlq(data, i + 2)
+        local body = data:sub(i, i + length - 1)
+        i = i + length
+        if kind == 0x51 and length == 3 then
+          local a, b, c = body:byte(1, 3)
+          result.tempos[#result.tempos + 1] = { tick, 60000000 / ((a * 256 + b) * 256 + c) }
+        elseif kind == 0x58 and length >= 2 then
+          result.signatures[#result.signatures + 1] = { tick, body:byte(1), 2 ^ body:byte(2) }
+        elseif kind == 0x06 then
+          result.markers[#result.markers + 1] = { tick, body }
+        elseif kind == 0x2F then
+          break
+        end
+      elseif byte == 0xF0 or byte == 0xF7 then
+        local length
+        length, i = read_vlq(data, i + 1)
+        i = i + length
+      else
+        if byte >= 0x80 then status, i = byte, i + 1 end
+        if status == nil then error("running status without a status byte") end
+        local kind = status >> 4
+        i = i + ((kind == 0xC or kind == 0xD) and 1 or 2)
+      end
+    end
+  end)
+  if not ok then return nil, path .. ": " .. tostring(problem) end
+  if #result.tempos == 0 or result.tempos[1][1] ~= 0 then
+    table.insert(result.tempos, 1, { 0, 120.0 })
+  end
+  function result.seconds(tick)
+    local time, last_tick, bpm = 0.0, 0, result.tempos[1][2]
+    for _, change in ipairs(result.tempos) do
+      if change[1] > tick then break end
+      time = time + (change[1] - last_tick) / division * 60 / bpm
+      last_tick, bpm = change[1], change[2]
+    end
+    return time + (tick - last_tick) / division * 60 / bpm
+  end
+  return result
+end
+
+-- Tempo map and cut markers in the project ------------------------------------------------------
+
+local function signature_at(signatures, tick)
+  for _, signature in ipairs(signatures) do
+    if signature[1] == tick then return signature[2], signature[3] end
+  end
+  return 0, 0  -- no time signature change here
+end
+
+-- Replaces the project's tempo markers under the video with the file's tempo map: media time t
+-- is project time timeline_offset + t, from the video's media start (so the bars line up even
+-- when the item is trimmed) to the item's end, where the tempo that was in force is put back.
+-- Returns the number of tempo markers written.
+function M.set_project_tempo(info, conductor)
+  local item_end = info.position + info.length
+  local range_start = math.max(0, info.timeline_offset)
+  local old_num, old_den, old_bpm = reaper.TimeMap_GetTimeSigAtTime(0, item_end)
+  for index = reaper.CountTempoTimeSigMarkers(0) - 1, 0, -1 do
+    local _, time = reaper.GetTempoTimeSigMarker(0, index)
+    if time >= range_start - 1e-9 and time <= item_end + 1e-9 then
+      reaper.DeleteTempoTimeSigMarker(0, index)
+    end
+  end
+  local ticks, seen = {}, {}
+  for _, list in ipairs({ conductor.tempos, conductor.signatures }) do
+    for _, change in ipairs(list) do
+      if not seen[change[1]] then ticks[#ticks + 1], seen[change[1]] = change[1], true end
+    end
+  end
+  table.sort(ticks)
+  local changes = {}  -- {time, bpm, num, den}; those before range_start collapse onto it
+  for _, tick in ipairs(ticks) do
+    local bpm = conductor.tempos[1][2]
+    for _, change in ipairs(conductor.tempos) do
+      if change[1] <= tick then bpm = change[2] end
+    end
+    local num, den = signature_at(conductor.signatures, tick)
+    local time = info.timeline_offset + conductor.seconds(tick)
+    if time < range_start then
+      time = range_start
+      if #changes > 0 and changes[#changes][1] == range_start then
+        local earlier = changes[#changes]
+        if num == 0 then num, den = earlier[3], earlier[4] end
+        changes[#changes] = nil
+      end
+    end
+    if time < item_end - 1e-9 then changes[#changes + 1] = { time, bpm, num, den } end
+  end
+  for _, change in ipairs(changes) do
+    reaper.SetTempoTimeSigMarker(0, -1, change[1], -1, -1, change[2], change[3], change[4], false)
+  end
+  reaper.SetTempoTimeSigMarker(0, -1, item_end, -1, -1, old_bpm, old_num, old_den, false)
+  reaper.UpdateTimeline()
+  return #changes
+end
+
+-- Project markers for the file's "cut N (bar B.B)" markers, replacing earlier ones under the item.
+function M.add_cut_markers(info, conductor)
+  local item_end = info.position + info.length
+  local _, markers, regions = reaper.CountProjectMarkers(0)
+  local stale = {}
+  for index = 0, markers + regions - 1 do
+    local _, is_region, position, _, name, number = reaper.EnumProjectMarkers3(0, index)
+    if not is_region and name:match("^cut %d+ %(bar ") and position >= info.position - 1e-9 and
+        position <= item_end + 1e-9 then
+      stale[#stale + 1] = number
+    end
+  end
+  for _, number in ipairs(stale) do reaper.DeleteProjectMarker(0, number, false) end
+  local added = 0
+  for _, marker in ipairs(conductor.markers) do
+    if marker[2]:match("^cut %d+ %(bar ") then
+      local time = info.timeline_offset + conductor.seconds(marker[1])
+      if time >= info.position - 1e-9 and time <= item_end + 1e-9 then
+        reaper.AddProjectMarker2(0, false, time, 0, marker[2], -1, 0)
+        added = added + 1
+      end
+    end
+  end
+  return added
+end
+
 -- Inserting the generated MIDI -------------------------------------------------------------------
 
 function M.track_name(track)
@@ -334,8 +504,17 @@ function M.insert_generated_midi(info, midi_path)
   for index = 0, reaper.CountSelectedTracks(0) - 1 do
     selected[#selected + 1] = reaper.GetSelectedTrack(0, index)
   end
+  local conductor, unreadable = nil, nil
+  if M.setting("set_tempo") == "1" or M.setting("cut_markers") == "1" then
+    conductor, unreadable = M.read_conductor(midi_path)
+    if conductor == nil then return M.fail("Cannot read the tempo map and cuts of\n" ..
+      midi_path .. "\n\n" .. unreadable) end
+  end
   reaper.Undo_BeginBlock()
   reaper.PreventUIRefresh(1)
+  -- the tempo first, so the file's beats and the project's beats are the same beats
+  if conductor and M.setting("set_tempo") == "1" then M.set_project_tempo(info, conductor) end
+  if conductor and M.setting("cut_markers") == "1" then M.add_cut_markers(info, conductor) end
   local inserted, problem = {}, nil
   for _, part in ipairs(M.PARTS) do
     local track = M.find_or_create_track(part.name)

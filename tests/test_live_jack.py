@@ -277,7 +277,14 @@ def test_serve_follows_a_reaper_osc_stream(serve, tmp_path):
     assert max(abs(e) for e in errors) < 0.05
     assert sounding(recorder.messages) == set()
     for boundary in segments[1:]:  # before any note of the next segment, all is quiet
-        first_on = next((t for t, m in recorder.note_ons() if t >= boundary[0]), None)
+        # A note due at the very instant of the seek may still go out just before the daemon
+        # reads the seek (it belongs to the segment that ends, and is ended with it). Since
+        # issue 13 the pad holds a chord for a whole bar, so such a note can meet a sounding pad:
+        # the next segment starts after the seek's All Notes Off (CC 123).
+        seek_done = next((t for t, (status, data1, *_) in recorder.messages
+                          if t >= boundary[0] and status & 0xF0 == 0xB0 and data1 == 123),
+                         boundary[0])
+        first_on = next((t for t, m in recorder.note_ons() if t >= seek_done), None)
         if first_on is not None:
             assert sounding([(t, m) for t, m in recorder.messages if t < first_on]) == set()
 

@@ -37,3 +37,21 @@ def test_plot_file_is_a_png(tmp_path):
     path = write_plot(_composition(), tmp_path / "t.png")
     assert path.read_bytes()[:4] == b"\x89PNG"
     assert [p.name for p in tmp_path.iterdir()] == ["t.png"]
+
+
+def test_timeline_shows_the_tempo_bars_and_each_cut_hit_or_miss():
+    from v2m_bridge.music.tempo_fit import fixed_tempo
+
+    composition = _composition()
+    composition.tempo_fit = fixed_tempo(120.0, [6.9, 8.0], [1.0, 0.5], 25.0)
+    figure = draw_timeline(composition)
+    chords = figure.axes[3]
+    assert "120.00 bpm" in figure._suptitle.get_text()
+    assert "1 hits, 0 near, 1 misses" in figure._suptitle.get_text()
+    assert chords.get_ylim() == (0, 1)  # the chord names stay in view
+    marks = {line.get_label(): list(line.get_xdata()) for line in chords.get_lines()
+             if line.get_marker() in ("v", "x")}
+    assert marks == {"hit": [8.0], "miss": [6.9]}
+    bar_lines = [line.get_xdata()[0] for line in chords.get_lines()
+                 if line.get_linestyle() == ":"]
+    assert bar_lines == [2.0, 4.0, 6.0, 8.0, 10.0]

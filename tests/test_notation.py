@@ -31,7 +31,9 @@ def composition():
     result = arrange(
         CHORDS, motion=rng.uniform(0, 30, seconds), scene_offset=np.arange(1.0, seconds + 1),
         emotion=rng.dirichlet(np.ones(6), seconds), cut_times=[7.3], duration=float(seconds),
-        options=ArrangeOptions(key=parse_key("A minor"), tempo_bpm=120.0),
+        # per-beat harmonic rhythm: every second's chord is its own change, as written above
+        options=ArrangeOptions(key=parse_key("A minor"), tempo_bpm=120.0,
+                               harmonic_rhythm="beat"),
         notes=["chords from a test"])
     result.provenance = dataclasses.replace(
         result.provenance, facts={"generator": "v2m-bridge test", "seed": "7"})

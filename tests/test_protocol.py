@@ -51,7 +51,8 @@ def test_the_readme_names_every_reaper_feedback_address():
 
 
 def test_signatures_follow_the_arguments():
-    assert protocol.MESSAGES["/v2m/video/open"].signatures == ("s", "sf")
+    # issue 13: an optional tempo after the offset
+    assert protocol.MESSAGES["/v2m/video/open"].signatures == ("s", "sf", "sfs")
     assert protocol.MESSAGES["/v2m/live/start"].signatures == ("", "f", "ff")
     assert protocol.MESSAGES["/play"].signatures == ("", "f")
     assert [len(s) for s in protocol.MESSAGES["/v2m/live/frame"].signatures] == [7, 13, 775, 781]

@@ -383,7 +383,16 @@ def test_settings_are_checked_and_stored(tmp_path):
     result = run_lua(SETTINGS, {"user_inputs": {"text": "\nstudio.local\n9100\n120"}}, tmp_path)
     assert {k: v for k, v in result["ext"].items()} == {
         "v2m/executable": "", "v2m/host": "studio.local", "v2m/port": "9100",
-        "v2m/timeout_s": "120"}
+        "v2m/timeout_s": "120", "v2m/tempo": "", "v2m/set_tempo": "0", "v2m/cut_markers": "0"}
+    # issue 13: how scoring picks the tempo, and tempo map + cut markers on insert
+    full = run_lua(SETTINGS, {"user_inputs": {"text": "\nh\n9000\n60\nAuto  Map\n1\n1"}},
+                   tmp_path)
+    assert {k: full["ext"][k] for k in ("v2m/tempo", "v2m/set_tempo", "v2m/cut_markers")} == {
+        "v2m/tempo": "auto map", "v2m/set_tempo": "1", "v2m/cut_markers": "1"}
+    for text, message in (("\nh\n9000\n60\nfast\n0\n0", "The tempo must be"),
+                          ("\nh\n9000\n60\nauto\nyes\n0", "are 0 (no) or 1 (yes)")):
+        bad_tempo = run_lua(SETTINGS, {"user_inputs": {"text": text}}, tmp_path)
+        assert not bad_tempo["ext"] and message in message_texts(bad_tempo)[0]
     bad = run_lua(SETTINGS, {"user_inputs": {"text": "\nhost\n70000\n120"}}, tmp_path)
     assert not bad["ext"] and "whole number from 1 to 65535" in message_texts(bad)[0]
     missing = run_lua(SETTINGS, {"user_inputs": {"text": "/no/such/v2m-bridge\nh\n9000\n5"}},
@@ -434,3 +443,117 @@ def test_every_error_path_shows_a_real_message_box(tmp_path):
         result = run_lua(script, scenario, tmp_path)
         boxes = calls(result, "ShowMessageBox")
         assert len(boxes) == 1 and boxes[0][1] == "v2m" and boxes[0][2] == 0, result["calls"]
+
+
+# --- tempo map and cut markers on insert (issue 13) ------------------------------------------
+
+def scored_midi_with_tempo_map(path: Path):
+    """A real v2m-bridge MIDI file with a fitted tempo map, a pickup bar and cut markers."""
+    import numpy as np
+
+    from v2m_bridge.music.arrangement import ArrangeOptions, arrange
+    from v2m_bridge.music.tempo_fit import fit_tempo
+    from v2m_bridge.output.midi_file import write_midi
+    from v2m_bridge.vocab import parse_chords
+
+    cuts = [1.9, 5.3, 7.1, 10.45, 14.2, 17.8, 21.35]
+    fit = fit_tempo(cuts, [1.0] * len(cuts), 25.0, tempo_map=True)
+    seconds = 26
+    composition = arrange(
+        parse_chords("C Am F G") * 7, motion=np.full(seconds, 3.0),
+        scene_offset=np.arange(1.0, seconds + 1), emotion=np.full((seconds, 6), 1 / 6),
+        cut_times=cuts, duration=float(seconds),
+        options=ArrangeOptions(tempo_bpm=fit.tempo_map.main_bpm(), tempo_map=fit.tempo_map))
+    composition.tempo_fit = fit
+    write_midi(composition, path)
+    return fit
+
+
+def test_insert_sets_the_tempo_map_and_adds_cut_markers_when_asked(tmp_path):
+    midi = tmp_path / "cue v2m.mid"
+    fit = scored_midi_with_tempo_map(midi)
+    tempo_map = fit.tempo_map
+    assert not tempo_map.is_constant
+    scenario = insert_scenario(
+        midi, ext_state={"v2m/set_tempo": "1", "v2m/cut_markers": "1"},
+        tempo_markers=[[0.0, 90.0, 3, 4], [20.0, 100.0, 0, 0], [40.0, 110.0, 0, 0]],
+        project_markers=[[9.0, "intro"], [15.0, "cut 3 (bar 2.1)"], [50.0, "cut 1 (bar 1.1)"]])
+    result = run_lua(INSERT, scenario, tmp_path)
+    offset = 12.0 - 4.5  # the video item: position 12 s, take offset 4.5 s, length 20 s
+    item_end = 32.0
+    markers = result["tempo_markers"]
+    # before the video and after the item: untouched; the old tempo is back at the item's end
+    assert markers[0] == [0.0, 90.0, 3, 4] and markers[-1] == [40.0, 110.0, 0, 0]
+    assert markers[-2] == [item_end, 100.0, 3, 4]
+    written = markers[1:-2]
+    changes = {segment.start for segment in tempo_map.segments}
+    if tempo_map.pickup:  # the first full bar starts with a 4/4 time signature
+        changes.add(tempo_map.time_at(tempo_map.pickup))
+    expected = [(offset + time, tempo_map.tempo_at(time)) for time in sorted(changes)
+                if offset + time < item_end]
+    assert [m[0] for m in written] == pytest.approx([t for t, _ in expected], abs=1e-6)
+    assert [m[1] for m in written] == pytest.approx([bpm for _, bpm in expected], rel=1e-6)
+    assert all(70 - 1e-6 <= m[1] <= 140 + 1e-6 for m in written)
+    # the pickup bar and the metre after it are time signatures
+    if tempo_map.pickup:
+        assert written[0][2:] == [tempo_map.pickup, 4]
+        pickup_time = offset + tempo_map.time_at(tempo_map.pickup)
+        assert any(abs(m[0] - pickup_time) < 1e-6 and m[2:] == [4, 4] for m in written)
+    else:
+        assert written[0][2:] == [4, 4]
+    # cut markers: the file's, at the cut times, replacing the old ones under the item only
+    names = {name: pos for pos, name in result["project_markers"]}
+    assert names.pop("intro") == 9.0 and names.pop("cut 1 (bar 1.1)") == 50.0
+    cut_markers = [cut for cut in fit.chosen.cuts if 12.0 <= offset + cut.time <= item_end]
+    assert len(cut_markers) >= 5  # the cuts the visible video item shows
+    assert sorted(names) == sorted(
+        f"cut {c.index} (bar {tempo_map.bar_beat_label(c.nearest_beat)})" for c in cut_markers)
+    for cut in cut_markers:
+        name = next(n for n in names if n.startswith(f"cut {cut.index} "))
+        assert names[name] == pytest.approx(offset + cut.time, abs=2e-3)  # tick resolution
+    # tempo and markers are set before the MIDI goes in, in the same undo block
+    order = [call["fn"] for call in result["calls"]]
+    assert order.index("SetTempoTimeSigMarker") < order.index("InsertMedia")
+    assert order.index("Undo_BeginBlock") < order.index("SetTempoTimeSigMarker")
+    assert len(calls(result, "InsertMedia")) == 2 and message_texts(result) == []
+
+
+def test_insert_leaves_tempo_and_markers_alone_by_default(tmp_path):
+    midi = tmp_path / "cue.mid"
+    scored_midi_with_tempo_map(midi)
+    scenario = insert_scenario(midi, tempo_markers=[[0.0, 90.0, 4, 4]],
+                               project_markers=[[15.0, "cut 3 (bar 2.1)"]])
+    result = run_lua(INSERT, scenario, tmp_path)
+    assert result["tempo_markers"] == [[0.0, 90.0, 4, 4]]
+    assert result["project_markers"] == [[15.0, "cut 3 (bar 2.1)"]]
+    touched = {"SetTempoTimeSigMarker", "DeleteTempoTimeSigMarker", "AddProjectMarker2",
+               "DeleteProjectMarker"}
+    assert not touched & {call["fn"] for call in result["calls"]}
+
+
+def test_insert_refuses_to_set_the_tempo_from_an_unreadable_file(tmp_path):
+    midi = tmp_path / "cue.mid"
+    midi.write_bytes(b"MThd")
+    result = run_lua(INSERT, insert_scenario(midi, ext_state={"v2m/set_tempo": "1"}), tmp_path)
+    assert calls(result, "InsertMedia") == []
+    assert "not a MIDI file" in message_texts(result)[0]
+
+
+def test_score_passes_the_tempo_setting_to_the_daemon_and_to_render(tmp_path, fake_bridge):
+    executable, argv_log = fake_bridge
+    video = tmp_path / "film.mp4"
+    replies = {"/v2m/status": [("/v2m/status", ("stopped", 0.0, 0.0, "idle"))],
+               "/v2m/video/open": lambda args: [("/v2m/ready", (args[0], 30.0))],
+               "/v2m/render": lambda args: [("/v2m/render/done", args)]}
+    scenario = score_scenario(tmp_path, executable, 0, video)
+    with FakeDaemon(replies) as daemon:
+        scenario["ext_state"].update({"v2m/port": str(daemon.port), "v2m/tempo": "auto map"})
+        run_lua(SCORE, scenario, tmp_path)
+        received = daemon.received
+    assert received[1] == ("/v2m/video/open", (str(video), 7.5, "auto map"))
+    port = closed_port()
+    offline = score_scenario(tmp_path, executable, port, video)
+    offline["ext_state"]["v2m/tempo"] = "auto map"
+    run_lua(SCORE, offline, tmp_path)
+    assert argv_log()[-1][:1] == ["render"]
+    assert argv_log()[-1][4:] == ["--tempo", "auto", "--tempo-map"]

@@ -56,7 +56,7 @@ def _conductor(path: Path) -> tuple[mido.MidiFile, list[tuple[float, str]], list
     markers, texts, ticks = [], [], 0
     for msg in midi.tracks[0]:
         ticks += msg.time
-        if msg.type == "marker":
+        if msg.type == "marker" and not msg.text.startswith("cut "):  # chord markers only
             markers.append((mido.tick2second(ticks, midi.ticks_per_beat, tempo), msg.text))
         elif msg.type == "text":
             texts.append(msg.text)
@@ -266,3 +266,97 @@ def test_shipped_starter_model_renders_without_a_checkpoint(tmp_path, capsys):
     onsets = _pad_pitch_classes_by_onset(midi)  # a change, or a re-strike when none is near
     for cut in (5.0, 11.0, 17.0):
         assert min(abs(time_s - cut) for time_s in onsets) <= SIXTEENTH_S / 2
+
+
+# --- scoring to picture (issue 13) ------------------------------------------------------------
+
+def test_tempo_auto_map_puts_the_cuts_on_beats_with_markers_and_a_cue_sheet(tmp_path, checkpoint,
+                                                                          capsys):
+    out, hits = tmp_path / "m.mid", tmp_path / "hits.csv"
+    assert _render(MONTAGE, out, checkpoint, "--tempo", "auto", "--tempo-map", "--hits",
+                   str(hits)) == 0
+    printed = capsys.readouterr().out
+    assert "hits: 3/3 cuts within 1 frame of a beat" in printed
+    assert "tempo candidates (best first):" in printed and " *1. " in printed
+    rows = hits.read_text().splitlines()
+    assert rows[0] == "cut,time_s,smpte,bar_beat,frames_off,result,strength"
+    assert [row.split(",")[2] for row in rows[1:]] == ["00:00:05:00", "00:00:11:00",
+                                                       "00:00:17:00"]
+    assert all(row.split(",")[5] == "hit" for row in rows[1:])
+    midi = mido.MidiFile(out)
+    texts = [msg.text for msg in midi.tracks[0] if msg.type == "marker"]
+    cut_markers = [text for text in texts if text.startswith("cut ")]
+    assert [text.split(" (")[0] for text in cut_markers] == ["cut 1", "cut 2", "cut 3"]
+    assert all(text.endswith(")") and "(bar " in text for text in cut_markers)
+    cues = [msg.text for msg in midi.tracks[0] if msg.type == "cue_marker"]
+    assert len(cues) == 3 and all("hit" in cue and "frames off" in cue for cue in cues)
+    # chords change only on bar lines (the default harmonic rhythm) or at the cuts
+    from v2m_bridge.output.midi_file import read_kept_midi
+
+    kept = read_kept_midi(out)
+    tempo_map, per_beat = kept.tempo_map, kept.ticks_per_beat
+    now, cut_ticks = 0, []
+    for msg in midi.tracks[0]:
+        now += msg.time
+        if msg.type == "marker" and msg.text.startswith("cut "):
+            cut_ticks.append(now)
+    for tick, _chord in kept.chords:
+        on_bar = tempo_map.is_downbeat(tick / per_beat)
+        at_cut = any(abs(tick - cut) <= per_beat / 8 for cut in cut_ticks)
+        assert on_bar or at_cut, (tick / per_beat, cut_ticks)
+
+
+def test_keep_and_reroll_from_the_command_line(tmp_path, checkpoint, capsys):
+    first, second = tmp_path / "a.mid", tmp_path / "b.mid"
+    assert _render(MONTAGE, first, checkpoint) == 0
+    capsys.readouterr()
+    assert main(["render", str(MONTAGE), "-o", str(second), "--checkpoint", str(checkpoint),
+                 "--keep", str(first), "--reroll", "6:12", "--seed", "9"]) == 0
+    assert "re-rolled: bars 4-6 (6.00-12.00 s)" in capsys.readouterr().out
+    if BBB.exists():  # a file made for another video is refused, saying what differs
+        assert main(["render", str(BBB), "-o", str(tmp_path / "c.mid"), "--checkpoint",
+                     str(checkpoint), "--keep", str(first), "--reroll", "6:12"]) == 1
+        error = capsys.readouterr().err
+        assert "different video" in error and "video duration" in error
+        assert not (tmp_path / "c.mid").exists()
+
+
+@pytest.mark.parametrize("extra, message", [
+    (["--tempo", "auto", "--tempo-range", "140:70"], "is reversed"),
+    (["--tempo", "auto", "--tempo-range", "90:90"], "is empty"),
+    (["--tempo", "96", "--tempo-map"], "--tempo-map fits a tempo map"),
+    (["--tempo", "96", "--tempo-range", "70:140"], "--tempo-range is the range"),
+    (["--tempo", "fast"], "--tempo must be a number of bpm or 'auto'"),
+    (["--reroll", "10:20"], "--keep and --reroll go together"),
+])
+def test_bad_scoring_options_fail_clearly_without_output(tmp_path, checkpoint, capsys, extra,
+                                                         message):
+    assert _render(MONTAGE, tmp_path / "out.mid", checkpoint, *extra) == 1
+    assert message in capsys.readouterr().err
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_bad_keep_and_reroll_fail_clearly(tmp_path, checkpoint, capsys):
+    foreign = tmp_path / "daw.mid"
+    midi = mido.MidiFile()
+    midi.tracks.append(mido.MidiTrack([mido.MetaMessage("text", text="from a DAW")]))
+    midi.save(foreign)
+    out = tmp_path / "out.mid"
+    assert _render(MONTAGE, out, checkpoint, "--keep", str(foreign), "--reroll", "1:5") == 1
+    assert "not written by v2m-bridge" in capsys.readouterr().err
+    kept = tmp_path / "kept.mid"
+    assert _render(MONTAGE, kept, checkpoint) == 0
+    capsys.readouterr()
+    for reroll, message in (("12:6", "reversed"), ("30:40", "outside the video"),
+                            ("6", "START:END")):
+        assert _render(MONTAGE, out, checkpoint, "--keep", str(kept), "--reroll", reroll) == 1
+        assert message in capsys.readouterr().err
+    assert not out.exists()
+
+
+def test_a_video_without_cuts_gets_the_default_tempo_and_says_why(tmp_path, checkpoint, capsys):
+    flower = VIDEOS / "flower.mp4"
+    assert _render(flower, tmp_path / "f.mid", checkpoint, "--tempo", "auto") == 0
+    printed = capsys.readouterr()
+    assert "no cuts were detected" in printed.err + printed.out
+    assert "120.00 bpm" in printed.out

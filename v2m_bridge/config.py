@@ -9,6 +9,8 @@ from __future__ import annotations
 DEFAULT_TEMPO_BPM = 120.0
 MIN_TEMPO_BPM = 20.0
 MAX_TEMPO_BPM = 400.0
+DEFAULT_TEMPO_RANGE = (70.0, 140.0)  # searched by --tempo auto
+DEFAULT_HARMONIC_RHYTHM = "bar"  # chords change on bar lines (and at hit points)
 DEFAULT_KEY = "C major"
 
 # Video analysis: PySceneDetect's detectors ("adaptive" is the official features' choice)

@@ -14,12 +14,36 @@ from pathlib import Path
 
 import numpy as np
 
-from v2m_bridge.config import DEFAULT_KEY, DEFAULT_TEMPO_BPM
+from v2m_bridge.config import DEFAULT_HARMONIC_RHYTHM, DEFAULT_KEY, DEFAULT_TEMPO_BPM
 from v2m_bridge.emotion import emotion_curve, parse_emotion_points
 from v2m_bridge.errors import V2MError
 from v2m_bridge.music.arrangement import ArrangeOptions
+from v2m_bridge.music.tempo_fit import TempoRange
 from v2m_bridge.music.voicing import DEFAULT_REGISTER
 from v2m_bridge.vocab import Chord, Key, parse_chords, parse_key
+
+
+def parse_tempo_setting(text: str) -> dict[str, object]:
+    """The daemon's tempo setting as :class:`RenderOptions` fields: ``"96"`` (fixed),
+    ``"auto"``, ``"auto map"``, ``"auto 70:140"``, ``"auto map 60:120"``; empty: the default.
+
+    Raises:
+        V2MError: for anything else (the range itself is checked by RenderOptions)."""
+    words = text.strip().lower().split()
+    if not words:
+        return {"tempo_bpm": DEFAULT_TEMPO_BPM, "tempo_map": False, "tempo_range": None}
+    if words[0] != "auto":
+        if len(words) == 1:
+            return {"tempo_bpm": words[0], "tempo_map": False, "tempo_range": None}
+    else:
+        rest = words[1:]
+        tempo_map = bool(rest) and rest[0] == "map"
+        rest = rest[1:] if tempo_map else rest
+        if len(rest) <= 1:
+            return {"tempo_bpm": "auto", "tempo_map": tempo_map,
+                    "tempo_range": rest[0] if rest else None}
+    raise V2MError(f"tempo must be BPM, 'auto', 'auto map', 'auto LOW:HIGH' or "
+                   f"'auto map LOW:HIGH', got {text!r}")
 
 
 @dataclass(frozen=True)
@@ -30,12 +54,15 @@ class RenderOptions:
     primer: str = ""
     emotion: str | None = None
     seed: int | None = None  # None: a random seed, recorded in the output
-    tempo_bpm: float = DEFAULT_TEMPO_BPM
+    tempo_bpm: float | str = DEFAULT_TEMPO_BPM  # or "auto": fitted to the cuts
     checkpoint: str | Path | None = None  # AMT; None: the shipped starter model
     regression_checkpoint: str | Path | None = None  # None: heuristic dynamics
     cut_align: bool = True
     register: str = DEFAULT_REGISTER
     clip_weights: str | Path | None = None  # None: look in the usual places, else fallback
+    tempo_range: str | TempoRange | tuple[float, float] | None = None  # for "auto"; default 70:140
+    tempo_map: bool = False  # "auto" may change tempo gently between cuts
+    harmonic_rhythm: str = DEFAULT_HARMONIC_RHYTHM  # beat, half, bar or 2bars
     _primer_chords: tuple[Chord, ...] = field(init=False, repr=False, compare=False, default=())
     _emotion_points: list[tuple[float, str]] | None = field(init=False, repr=False,
                                                             compare=False, default=None)
@@ -43,16 +70,53 @@ class RenderOptions:
                                      default_factory=ArrangeOptions)
 
     def __post_init__(self) -> None:
+        self._check_tempo()
         if isinstance(self.key, str):
             object.__setattr__(self, "key", parse_key(self.key))
         object.__setattr__(self, "_primer_chords", tuple(parse_chords(self.primer or "")))
         object.__setattr__(self, "_emotion_points",
                            parse_emotion_points(self.emotion) if self.emotion else None)
         object.__setattr__(self, "_arrange", ArrangeOptions(
-            key=self.key, tempo_bpm=self.tempo_bpm, cut_align=self.cut_align,
-            register=self.register))  # raises GridError / RegisterError
+            key=self.key, tempo_bpm=DEFAULT_TEMPO_BPM if self.tempo_auto else self.tempo_bpm,
+            cut_align=self.cut_align, register=self.register,
+            harmonic_rhythm=self.harmonic_rhythm))  # raises GridError / RegisterError
         if self.seed is not None and not isinstance(self.seed, int):
             raise V2MError(f"seed must be an integer, got {self.seed!r}")
+
+    def _check_tempo(self) -> None:
+        tempo = self.tempo_bpm
+        if isinstance(tempo, str):
+            text = tempo.strip().lower()
+            if text == "auto":
+                tempo = "auto"
+            else:
+                try:
+                    tempo = float(text)
+                except ValueError:
+                    raise V2MError(f"--tempo must be a number of bpm or 'auto', got "
+                                   f"{self.tempo_bpm!r}") from None
+            object.__setattr__(self, "tempo_bpm", tempo)
+        if self.tempo_range is not None and not isinstance(self.tempo_range, TempoRange):
+            value = (TempoRange.parse(self.tempo_range) if isinstance(self.tempo_range, str)
+                     else TempoRange(*self.tempo_range))
+            object.__setattr__(self, "tempo_range", value)
+        if not self.tempo_auto:
+            if self.tempo_map:
+                raise V2MError("--tempo-map fits a tempo map to the cuts: use it with "
+                               "--tempo auto (or leave --tempo out)")
+            if self.tempo_range is not None:
+                raise V2MError("--tempo-range is the range --tempo auto searches: use it with "
+                               "--tempo auto, or give a fixed --tempo alone")
+
+    @property
+    def tempo_auto(self) -> bool:
+        """The tempo is fitted to the cuts (``--tempo auto``)."""
+        return self.tempo_bpm == "auto"
+
+    @property
+    def search_range(self) -> TempoRange:
+        """The range ``--tempo auto`` searches."""
+        return self.tempo_range if isinstance(self.tempo_range, TempoRange) else TempoRange()
 
     @property
     def primer_chords(self) -> tuple[Chord, ...]:
@@ -61,7 +125,8 @@ class RenderOptions:
 
     @property
     def arrange_options(self) -> ArrangeOptions:
-        """How the chords become notes: key, tempo, cut alignment and register."""
+        """How the chords become notes: key, tempo, cut alignment, register and harmonic rhythm
+        (the pipeline adds the tempo map it fits)."""
         return self._arrange
 
     def emotion_override(self, n_seconds: int) -> np.ndarray | None:

@@ -28,6 +28,17 @@ from v2m_bridge.model.generate import ConditioningInputs, GenerationOptions, gen
 from v2m_bridge.model.loading import ChordModel, load_chord_model
 from v2m_bridge.music.arrangement import Composition, arrange
 from v2m_bridge.music.dynamics import Dynamics, dynamics_from_regression
+from v2m_bridge.music.hits import cut_strengths
+from v2m_bridge.music.reroll import (
+    RerollError,
+    RerollRequest,
+    check_same_video,
+    kept_primer,
+    plan_reroll,
+    splice,
+    video_facts,
+)
+from v2m_bridge.music.tempo_fit import TempoFit, evaluate, fit_tempo, fixed_tempo
 from v2m_bridge.options import RenderOptions
 from v2m_bridge.video.analyze import analyze_video
 
@@ -61,9 +72,26 @@ def _scaled(progress: ProgressCallback | None, start: float, share: float) -> Pr
     return report
 
 
+def choose_tempo(features: VideoFeatures, options: RenderOptions,
+                 reroll: RerollRequest | None = None) -> TempoFit:
+    """The tempo (map) of a render, scored against the video's cuts: the kept file's map for a
+    re-roll that keeps its tempo, a fit for ``--tempo auto``, else the fixed tempo."""
+    strengths = cut_strengths(features.cut_times, features.motion)
+    beats_per_bar = options.arrange_options.beats_per_bar
+    if reroll is not None and reroll.keep_tempo:
+        candidate = evaluate(reroll.kept.tempo_map, features.cut_times, strengths, features.fps)
+        return TempoFit("kept", candidate, (candidate,), features.fps)
+    if options.tempo_auto:
+        return fit_tempo(features.cut_times, strengths, features.fps, options.search_range,
+                         tempo_map=options.tempo_map, beats_per_bar=beats_per_bar)
+    return fixed_tempo(float(options.tempo_bpm), features.cut_times, strengths, features.fps,
+                       beats_per_bar)
+
+
 def compose(video_path: str | os.PathLike, options: RenderOptions,
             progress: ProgressCallback | None = None,
-            chord_model: ChordModel | None = None) -> Composition:
+            chord_model: ChordModel | None = None,
+            reroll: RerollRequest | None = None) -> Composition:
     """Analyse a video and arrange music for it.
 
     Args:
@@ -71,6 +99,7 @@ def compose(video_path: str | os.PathLike, options: RenderOptions,
         options: key, primer, emotion, seed, tempo, checkpoints, cut alignment, register.
         progress: called with (fraction 0..1, stage name).
         chord_model: an already loaded model (the daemon keeps one); else from ``options``.
+        reroll: keep an earlier file's chords and regenerate one range of it.
     """
     started = time.perf_counter()
     model = chord_model or load_chord_model(options.checkpoint)  # fail fast on a bad checkpoint
@@ -78,7 +107,7 @@ def compose(video_path: str | os.PathLike, options: RenderOptions,
     features = analyze_video(video_path, clip_weights=options.clip_weights,
                              progress=_scaled(progress, 0.0, _FEATURES_SHARE))
     analysed = time.perf_counter()
-    composition = compose_features(features, options, progress, model)
+    composition = compose_features(features, options, progress, model, reroll)
     composition.timings = {"model_load": loaded - started, "features": analysed - loaded,
                            **composition.timings}
     return composition
@@ -86,14 +115,28 @@ def compose(video_path: str | os.PathLike, options: RenderOptions,
 
 def compose_features(features: VideoFeatures, options: RenderOptions,
                      progress: ProgressCallback | None = None,
-                     chord_model: ChordModel | None = None) -> Composition:
+                     chord_model: ChordModel | None = None,
+                     reroll: RerollRequest | None = None) -> Composition:
     """Chords and arrangement for already extracted :class:`VideoFeatures`."""
+    identity = video_facts(Path(str(features.source)).name, features.duration, features.fps,
+                           features.cut_times)
+    if reroll is not None:
+        _check_reroll(reroll, options, identity)
     model = chord_model or load_chord_model(options.checkpoint)
     seed = options.seed if options.seed is not None else random.SystemRandom().randrange(2**31)
     override = options.emotion_override(features.n_seconds)
 
+    fit_started = time.perf_counter()
+    tempo_fit = choose_tempo(features, options, reroll)
+    tempo_map = tempo_fit.tempo_map
+    fit_seconds = time.perf_counter() - fit_started
+    plan = (plan_reroll(reroll.range_s, features.duration, tempo_map)
+            if reroll is not None else None)
+    primer = (tuple(kept_primer(reroll.kept, plan, tempo_map))
+              if reroll is not None and plan is not None else options.primer_chords)
+
     chords_started = time.perf_counter()
-    generation = GenerationOptions(key=options.key, primer=options.primer_chords, seed=seed,
+    generation = GenerationOptions(key=options.key, primer=primer, seed=seed,
                                    emotion_override=override)
     chords = generate_chords(model.amt, ConditioningInputs.from_features(features), generation,
                              progress=_scaled(progress, _FEATURES_SHARE, _CHORDS_SHARE))
@@ -102,18 +145,52 @@ def compose_features(features: VideoFeatures, options: RenderOptions,
 
     arrange_started = time.perf_counter()
     emotion = features.emotion if override is None else override
+    arrange_options = dataclasses.replace(
+        options.arrange_options, tempo_bpm=tempo_map.main_bpm(features.duration),
+        tempo_map=None if tempo_map.is_plain and tempo_map.tempos == [options.tempo_bpm]
+        else tempo_map)
+    notes = _notes(features, model) + ([tempo_fit.reason] if tempo_fit.reason else [])
     composition = arrange(
         chords, motion=features.motion, scene_offset=features.scene_offset,
         emotion=np.asarray(emotion), cut_times=features.cut_times, duration=features.duration,
-        options=options.arrange_options, dynamics=dynamics, notes=_notes(features, model))
+        options=arrange_options, dynamics=dynamics, notes=notes)
+    composition.tempo_fit = tempo_fit
+    facts = {**_facts(features, options, model, composition, seed), **identity,
+             **_tempo_facts(tempo_fit)}
+    if reroll is not None and plan is not None:
+        composition = splice(composition, reroll.kept, plan)
+        composition.rerolled_bars = (plan.first_bar, plan.last_bar)
+        facts["re-rolled"] = f"{plan.describe()}, the rest kept from " \
+                             f"{Path(reroll.kept.path).name}"
     composition.provenance = dataclasses.replace(
-        composition.provenance, source=str(features.source),
-        facts=_facts(features, options, model, composition, seed))
+        composition.provenance, source=str(features.source), facts=facts)
     if progress is not None:
         progress(1.0, "done")
-    composition.timings = {"model": arrange_started - chords_started,
+    composition.timings = {"tempo fit": fit_seconds, "model": arrange_started - chords_started,
                            "arrangement": time.perf_counter() - arrange_started}
     return composition
+
+
+def _check_reroll(reroll: RerollRequest, options: RenderOptions,
+                  identity: dict[str, str]) -> None:
+    check_same_video(reroll.kept, identity)
+    if options.primer_chords:
+        raise RerollError("--primer cannot be combined with --keep: the kept chords before the "
+                          "re-rolled range prime the model")
+    if reroll.kept.key != options.key:
+        raise RerollError(f"--keep {reroll.kept.path} is in {reroll.kept.key.name}, but this "
+                          f"render is in {options.key.name}; leave --key out to keep the key")
+
+
+def _tempo_facts(fit: TempoFit) -> dict[str, str]:
+    chosen = fit.chosen
+    how = {"fixed": "fixed", "kept": "kept from the earlier file",
+           "auto": "fitted to the cuts", "map": "tempo map fitted to the cuts"}[fit.mode]
+    facts = {"tempo": f"{chosen.tempo_map.describe()} ({how})"}
+    if chosen.cuts:
+        facts["hits"] = (f"{chosen.hits} of {len(chosen.cuts)} cuts within 1 frame of a beat, "
+                         f"{chosen.near_misses} near misses, {chosen.misses} misses")
+    return facts
 
 
 def _notes(features: VideoFeatures, model: ChordModel) -> list[str]:
@@ -137,4 +214,5 @@ def _facts(features: VideoFeatures, options: RenderOptions, model: ChordModel,
         "primer": " ".join(chord.name() for chord in options.primer_chords) or "(tonic)",
         "emotion override": options.emotion or "none",
         "cut-aligned harmony": "on" if options.cut_align else "off (one chord per second)",
+        "harmonic rhythm": options.harmonic_rhythm if options.cut_align else "every second",
     }

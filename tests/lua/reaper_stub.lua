@@ -9,7 +9,8 @@
 -- proj_ext_state {key=value}, tracks {{name, selected}}, items {{guid, track, position, length,
 -- offset, rate, path, source_type, section, selected}}, midi_notes {{chan, pitch}},
 -- midi_ccs {{chan}}, midi_length, exec ("shell" runs the command line with /bin/sh) or
--- exec_responses {"code\noutput", ...}, message_answers {6, 7, ...}, user_inputs {ok, text}.
+-- exec_responses {"code\noutput", ...}, message_answers {6, 7, ...}, user_inputs {ok, text},
+-- tempo_markers {{time, bpm, num, den}} (num/den 0: unchanged), project_markers {{pos, name}}.
 
 local M = {}
 
@@ -21,7 +22,17 @@ function M.build(scenario)
   local state = {
     calls = {}, tracks = {}, items = {}, ext = {}, proj_ext = {},
     cursor = scenario.cursor or 0.0, toggles = {}, last_touched = nil,
+    tempo_markers = {}, project_markers = {}, next_marker = 1,
   }
+  for _, fields in ipairs(scenario.tempo_markers or {}) do
+    state.tempo_markers[#state.tempo_markers + 1] = { time = fields[1], bpm = fields[2],
+                                                      num = fields[3] or 0, den = fields[4] or 0 }
+  end
+  for _, fields in ipairs(scenario.project_markers or {}) do
+    state.project_markers[#state.project_markers + 1] = { pos = fields[1], name = fields[2],
+                                                          number = state.next_marker }
+    state.next_marker = state.next_marker + 1
+  end
   local answers = { messages = 1, exec = 1 }
   for key, value in pairs(scenario.ext_state or {}) do state.ext[key] = value end
   for key, value in pairs(scenario.proj_ext_state or {}) do state.proj_ext[key] = value end
@@ -236,6 +247,62 @@ function M.build(scenario)
     end
     return 1
   end
+  -- tempo / time signature markers (sorted by time, as REAPER keeps them)
+  function api.CountTempoTimeSigMarkers() return #state.tempo_markers end
+  function api.GetTempoTimeSigMarker(_, index)
+    local m = state.tempo_markers[index + 1]
+    if m == nil then return false, -1, -1, -1, 0, 0, 0, false end
+    return true, m.time, -1, -1, m.bpm, m.num, m.den, false
+  end
+  function api.DeleteTempoTimeSigMarker(_, index)
+    if state.tempo_markers[index + 1] == nil then return false end
+    table.remove(state.tempo_markers, index + 1)
+    return true
+  end
+  function api.SetTempoTimeSigMarker(_, index, time, measure, beat, bpm, num, den, linear)
+    assert(index == -1 and measure == -1 and beat == -1,
+           "stub: only adding a marker at a time position is modelled")
+    assert(bpm > 0 and not linear, "stub: a positive bpm and square tempo changes expected")
+    state.tempo_markers[#state.tempo_markers + 1] = { time = time, bpm = bpm, num = num,
+                                                      den = den }
+    table.sort(state.tempo_markers, function(a, b) return a.time < b.time end)
+    return true
+  end
+  function api.TimeMap_GetTimeSigAtTime(_, time)
+    local num, den, bpm = 4, 4, scenario.project_bpm or 120.0
+    for _, m in ipairs(state.tempo_markers) do
+      if m.time <= time + 1e-9 then
+        bpm = m.bpm
+        if m.num > 0 then num, den = m.num, m.den end
+      end
+    end
+    return num, den, bpm
+  end
+  function api.UpdateTimeline() end
+
+  -- project markers
+  function api.CountProjectMarkers() return #state.project_markers, #state.project_markers, 0 end
+  function api.EnumProjectMarkers3(_, index)
+    local m = state.project_markers[index + 1]
+    if m == nil then return 0, false, 0, 0, "", 0, 0 end
+    return index + 1, false, m.pos, 0, m.name, m.number, 0
+  end
+  function api.DeleteProjectMarker(_, number, is_region)
+    assert(not is_region, "stub: regions are not modelled")
+    for index, m in ipairs(state.project_markers) do
+      if m.number == number then table.remove(state.project_markers, index) return true end
+    end
+    return false
+  end
+  function api.AddProjectMarker2(_, is_region, pos, region_end, name, want_index, color)
+    assert(not is_region, "stub: regions are not modelled")
+    state.project_markers[#state.project_markers + 1] = { pos = pos, name = name,
+                                                          number = state.next_marker }
+    state.next_marker = state.next_marker + 1
+    table.sort(state.project_markers, function(a, b) return a.pos < b.pos end)
+    return state.next_marker - 1
+  end
+
   function api.Undo_BeginBlock() end
   function api.Undo_EndBlock() end
   function api.PreventUIRefresh() end
@@ -269,8 +336,17 @@ function M.build(scenario)
       end
       tracks[#tracks + 1] = { name = track.name, selected = track.selected, items = items }
     end
+    local tempo_markers = {}
+    for _, m in ipairs(state.tempo_markers) do
+      tempo_markers[#tempo_markers + 1] = { m.time, m.bpm, m.num, m.den }
+    end
+    local project_markers = {}
+    for _, m in ipairs(state.project_markers) do
+      project_markers[#project_markers + 1] = { m.pos, m.name }
+    end
     return { calls = state.calls, tracks = tracks, ext = state.ext, proj_ext = state.proj_ext,
-             cursor = state.cursor, toggles = state.toggles }
+             cursor = state.cursor, toggles = state.toggles, tempo_markers = tempo_markers,
+             project_markers = project_markers }
   end
 
   return stub, dump

@@ -11,15 +11,22 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from v2m_bridge.config import DEFAULT_KEY, DEFAULT_TEMPO_BPM
+from v2m_bridge.config import (
+    DEFAULT_HARMONIC_RHYTHM,
+    DEFAULT_KEY,
+    DEFAULT_TEMPO_BPM,
+    DEFAULT_TEMPO_RANGE,
+)
 from v2m_bridge.emotion import EMOTIONS
 from v2m_bridge.errors import V2MError
+from v2m_bridge.music.grid import HARMONIC_RHYTHMS
 from v2m_bridge.music.voicing import DEFAULT_REGISTER, REGISTERS
 from v2m_bridge.options import RenderOptions
 from v2m_bridge.output.paths import OutputPathError, check_output_path
 
 if TYPE_CHECKING:
     from v2m_bridge.music.arrangement import Composition
+    from v2m_bridge.music.tempo_fit import TempoFit
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -32,8 +39,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("video", type=Path, help="input video file")
     parser.add_argument("-o", "--output", type=Path, required=True, metavar="OUT.mid",
                         help="MIDI file to write")
-    parser.add_argument("--key", default=DEFAULT_KEY,
-                        help="key of the music, e.g. 'D minor', 'Bb', 'F#m' (default: %(default)s)")
+    parser.add_argument("--key", default=None,
+                        help="key of the music, e.g. 'D minor', 'Bb', 'F#m' (default: "
+                        f"{DEFAULT_KEY}, or the key of the --keep file)")
     parser.add_argument("--primer", default="",
                         help="first chords, written in --key, e.g. 'C Am F G' (default: the tonic)")
     parser.add_argument("--emotion", default=None, metavar="EMOTION|CURVE",
@@ -42,8 +50,27 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--seed", type=int, default=None,
                         help="random seed; the same seed and inputs give the same file "
                         "(default: random, printed)")
-    parser.add_argument("--tempo", type=float, default=DEFAULT_TEMPO_BPM, metavar="BPM",
-                        help="tempo in beats per minute (default: %(default)g)")
+    parser.add_argument("--tempo", default=None, metavar="BPM|auto",
+                        help="tempo in beats per minute, or 'auto' to fit it to the cuts (default: "
+                        f"{DEFAULT_TEMPO_BPM:g}, or the tempo map of the --keep file)")
+    parser.add_argument("--tempo-range", default=None, metavar="LOW:HIGH",
+                        help="tempos --tempo auto searches (default: "
+                        f"{DEFAULT_TEMPO_RANGE[0]:g}:{DEFAULT_TEMPO_RANGE[1]:g})")
+    parser.add_argument("--tempo-map", action="store_true",
+                        help="with --tempo auto: let the tempo change gently (<= 10 %% between "
+                        "adjacent tempos) so that cuts land on beats; the MIDI file carries it")
+    parser.add_argument("--harmonic-rhythm", choices=list(HARMONIC_RHYTHMS),
+                        default=DEFAULT_HARMONIC_RHYTHM,
+                        help="how often chords may change, besides at cuts: every beat, half "
+                        "bar, bar or two bars (default: %(default)s)")
+    parser.add_argument("--hits", type=Path, default=None, metavar="OUT.csv",
+                        help="also write a cue sheet of the cuts: time, SMPTE, bar.beat, frames "
+                        "off the beat")
+    parser.add_argument("--keep", type=Path, default=None, metavar="PREVIOUS.mid",
+                        help="keep the chords of an earlier render of this video outside "
+                        "--reroll (needs --reroll)")
+    parser.add_argument("--reroll", default=None, metavar="START:END",
+                        help="with --keep: regenerate only START..END seconds (snapped to bars)")
     parser.add_argument("--checkpoint", type=Path, default=None,
                         help="AMT checkpoint (official or project); default: the starter model")
     parser.add_argument("--regression-checkpoint", type=Path, default=None,
@@ -74,7 +101,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def _check_outputs(args: argparse.Namespace) -> None:
     outputs = [(args.output, "MIDI output"), (args.audio, "audio output"),
                (args.video_out, "video output"), (args.plot, "plot output"),
-               (args.musicxml, "MusicXML output")]
+               (args.musicxml, "MusicXML output"), (args.hits, "hits output")]
     seen: dict[Path, str] = {}
     for path, what in outputs:
         if path is None:
@@ -99,16 +126,36 @@ def _progress_bar() -> tuple[object, Callable[[float, str], None]]:
     return bar, report
 
 
+def _reroll_request(args: argparse.Namespace):
+    """The --keep/--reroll request, read and checked before the slow part (or None)."""
+    if args.keep is None and args.reroll is None:
+        return None
+    if args.keep is None or args.reroll is None:
+        raise V2MError("--keep and --reroll go together: --keep PREVIOUS.mid --reroll START:END")
+    from v2m_bridge.music.reroll import RerollRequest, parse_range
+    from v2m_bridge.output.midi_file import read_kept_midi
+
+    range_s = parse_range(args.reroll)
+    kept = read_kept_midi(args.keep)
+    return RerollRequest(kept, range_s, keep_tempo=args.tempo is None and not args.tempo_map)
+
+
 def run_render(args: argparse.Namespace) -> int:
     from v2m_bridge.output.midi_file import write_midi
     from v2m_bridge.pipeline import compose
 
-    options = RenderOptions(key=args.key, primer=args.primer, emotion=args.emotion,
-                            seed=args.seed, tempo_bpm=args.tempo, checkpoint=args.checkpoint,
+    reroll = _reroll_request(args)
+    key = args.key or (reroll.kept.key.name if reroll is not None else DEFAULT_KEY)
+    tempo = args.tempo or ("auto" if args.tempo_map else DEFAULT_TEMPO_BPM)
+    options = RenderOptions(key=key, primer=args.primer, emotion=args.emotion,
+                            seed=args.seed, tempo_bpm=tempo, checkpoint=args.checkpoint,
                             regression_checkpoint=args.regression_checkpoint,
                             cut_align=not args.no_cut_align, register=args.register,
-                            clip_weights=args.clip_weights)
+                            clip_weights=args.clip_weights, tempo_range=args.tempo_range,
+                            tempo_map=args.tempo_map, harmonic_rhythm=args.harmonic_rhythm)
     _check_outputs(args)  # the video itself is checked where it is opened (analyze_video)
+    if args.keep is not None:
+        check_output_path(args.output, (args.keep,), what="MIDI output")
     if args.audio or args.video_out:  # fail before the slow part if the tools are missing
         from v2m_bridge.output.audio import (
             audio_file_type,
@@ -127,7 +174,7 @@ def run_render(args: argparse.Namespace) -> int:
     musicxml_writer = _musicxml_writer() if args.musicxml else None  # before the slow part
     bar, report = _progress_bar()
     try:
-        composition = compose(args.video, options, progress=report)
+        composition = compose(args.video, options, progress=report, reroll=reroll)
     finally:
         bar.close()
     for note in composition.provenance.notes:
@@ -135,9 +182,14 @@ def run_render(args: argparse.Namespace) -> int:
     midi_path = write_midi(composition, args.output, inputs=(args.video,))
     names = [composition.chord_name(span) for span in composition.chord_spans]
     changes = sum(1 for before, after in itertools.pairwise(names) if before != after)
-    print(f"wrote {midi_path}: {composition.duration:.2f} s, {changes} chord changes, "
-          f"{composition.key.name}, {composition.tempo_bpm:g} bpm, "
-          f"seed {composition.provenance.facts.get('seed')}")
+    bars = composition.tempo_map.bar_beat(composition.tempo_map.beat_at(composition.duration))
+    print(f"wrote {midi_path}: {composition.duration:.2f} s ({bars[0] - (bars[1] < 1.01)} bars), "
+          f"{changes} chord changes, {composition.key.name}, "
+          f"{composition.tempo_map.describe()}, seed {composition.provenance.facts.get('seed')}")
+    if composition.rerolled_bars is not None:
+        print(f"re-rolled: {composition.provenance.facts.get('re-rolled')}")
+    if composition.tempo_fit is not None:
+        _print_tempo_fit(composition.tempo_fit)
     offsets = composition.cut_alignment()
     if offsets:
         print(f"cuts: {len(offsets)} detected; chord change or re-strike within "
@@ -168,6 +220,25 @@ def _musicxml_writer():
     return write_musicxml
 
 
+def _print_tempo_fit(fit: TempoFit) -> None:
+    """The tempo line, and for a fit the candidates like DP's Find Tempo."""
+    chosen = fit.chosen
+    if fit.reason:
+        print(f"tempo: {fit.reason}")
+    if not chosen.cuts:
+        return
+    frames = " ".join(f"{cut.frames_off:+.1f}" for cut in chosen.cuts[:12])
+    more = " ..." if len(chosen.cuts) > 12 else ""
+    print(f"hits: {chosen.hits}/{len(chosen.cuts)} cuts within 1 frame of a beat, "
+          f"{chosen.near_misses} near misses, {chosen.misses} misses at {fit.fps:g} fps "
+          f"(frames off: {frames}{more})")
+    if fit.mode in ("auto", "map") and len(fit.candidates) > 1:
+        print("tempo candidates (best first):")
+        for rank, candidate in enumerate(fit.candidates, start=1):
+            mark = "*" if candidate is chosen else " "
+            print(f" {mark}{rank}. {candidate.summary()}")
+
+
 def _write_extras(args: argparse.Namespace, composition: Composition, midi_path: Path) -> None:
     if args.audio or args.video_out:
         from v2m_bridge.output.audio import mux_video, render_audio
@@ -183,6 +254,11 @@ def _write_extras(args: argparse.Namespace, composition: Composition, midi_path:
             if args.video_out:
                 mux_video(args.video, audio_path, args.video_out, composition.duration)
                 print(f"wrote {args.video_out}")
+    if args.hits:
+        from v2m_bridge.output.cue_sheet import write_cue_sheet
+
+        write_cue_sheet(composition, args.hits, inputs=(args.video,))
+        print(f"wrote {args.hits}")
     if args.plot:
         from v2m_bridge.output.plot import write_plot
 

@@ -10,6 +10,7 @@ import numpy as np
 from v2m_bridge.errors import V2MError
 from v2m_bridge.features import VideoFeatures
 from v2m_bridge.music.arrangement import Composition
+from v2m_bridge.music.reroll import RerollRequest
 from v2m_bridge.options import RenderOptions
 from v2m_bridge.pipeline import ChordModel, compose_features
 from v2m_bridge.video.analyze import analyze_video
@@ -37,8 +38,8 @@ class ModelBackend:
                              progress=lambda f, stage: progress(FEATURES_SHARE * f, stage))
 
     def compose(self, features: VideoFeatures, options: RenderOptions,
-                progress: ProgressCallback) -> Composition:
-        return compose_features(features, options, progress, self.chord_model)
+                progress: ProgressCallback, reroll: RerollRequest | None = None) -> Composition:
+        return compose_features(features, options, progress, self.chord_model, reroll)
 
     def encode_image(self, path: str) -> tuple[np.ndarray, np.ndarray]:
         """CLIP semantic (768,) and emotion (6,) of one image (live mode); loads CLIP once."""

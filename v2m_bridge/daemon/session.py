@@ -9,6 +9,7 @@ not open keeps the previous one playing. Transport handling is :mod:`.clock_cont
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import math
 import threading
@@ -24,12 +25,12 @@ from v2m_bridge.daemon.live_mode import LiveContext, LiveMode
 from v2m_bridge.daemon.routes import build_routes
 from v2m_bridge.daemon.scheduler import Scheduler
 from v2m_bridge.daemon.server import OscRequestError, OscStateError, Request, Route
-from v2m_bridge.daemon.splice import splice
 from v2m_bridge.daemon.state import Opened, Settings
 from v2m_bridge.daemon.transport import LiveClock, MtcClock, OwnClock, ReaperClock
 from v2m_bridge.daemon.worker import ModelWorker
 from v2m_bridge.errors import V2MError
 from v2m_bridge.music.arrangement import Composition
+from v2m_bridge.music.reroll import RerollRequest, kept_from_composition
 from v2m_bridge.osc import protocol
 from v2m_bridge.output.midi_file import composition_to_midi
 from v2m_bridge.output.places import OutputPlaces, check_input_file
@@ -87,6 +88,8 @@ class Session:
             "/v2m/primer": self.on_setting("primer"),
             "/v2m/emotion": self.on_setting("emotion"),
             "/v2m/seed": self.on_seed,
+            "/v2m/tempo": self.on_setting("tempo"),
+            "/v2m/rhythm": self.on_setting("harmonic_rhythm"),
             "/v2m/regenerate": self.on_regenerate,
             "/v2m/render": self.on_render,
             "/v2m/panic": lambda request: self.scheduler.panic(),
@@ -149,6 +152,8 @@ class Session:
             check_input_file(path, "video file")
         except V2MError as err:
             raise OscRequestError(str(err)) from None
+        if len(request.args) > 2:  # a tempo for this video and the next (raises if bad)
+            self.settings = self.settings.changed(tempo=request.args[2])
         options = self.settings.options
 
         def work(progress: ProgressCallback) -> tuple:
@@ -188,15 +193,20 @@ class Session:
         if not 0 <= start < end <= MAX_POSITION_S:
             raise OscRequestError(f"range must satisfy 0 <= start < end <= {MAX_POSITION_S:g}, "
                                   f"got {start:g}..{end:g}")
-        options = self.settings.seeded_options()
+        # like render --keep --reroll: the opened music's key and tempo map, primed with its
+        # chords before the range; the settings' seed and emotion apply
+        kept = kept_from_composition(opened.composition)
+        options = dataclasses.replace(self.settings.seeded_options(), key=kept.key, primer="")
 
         def work(progress: ProgressCallback) -> tuple:
-            new = self.backend.compose(opened.features, options, progress)
-            composition = splice(opened.composition, new, start, end)
+            composition = self.backend.compose(opened.features, options, progress,
+                                               RerollRequest(kept, (start, end)))
             self.opened = Opened(opened.video, opened.timeline_offset, opened.features,
                                  composition)
             self.scheduler.set_events(composition.events, opened.timeline_offset)
-            return protocol.READY, opened.video, float(composition.duration)
+            first_bar, last_bar = composition.rerolled_bars or (0, 0)
+            return (protocol.READY, opened.video, float(composition.duration), first_bar,
+                    last_bar)
 
         self._start_work(request, "regenerating", work)
 

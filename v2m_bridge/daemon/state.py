@@ -7,25 +7,29 @@ import dataclasses
 import random
 from dataclasses import dataclass, field
 
-from v2m_bridge.config import DEFAULT_KEY
+from v2m_bridge.config import DEFAULT_HARMONIC_RHYTHM, DEFAULT_KEY
 from v2m_bridge.music.arrangement import Composition
-from v2m_bridge.options import RenderOptions
+from v2m_bridge.options import RenderOptions, parse_tempo_setting
 
 
 @dataclass(frozen=True)
 class Settings:
-    """Key, primer, emotion and seed for the next generation, parsed once into
-    :attr:`options` (creating one with a value that does not parse raises a V2MError)."""
+    """Key, primer, emotion, seed, tempo and harmonic rhythm for the next generation, parsed
+    once into :attr:`options` (creating one with a value that does not parse raises a
+    V2MError)."""
 
     key: str = DEFAULT_KEY
     primer: str = ""
     emotion: str | None = None  # None: from the video
     seed: int | None = None  # None: a fresh random seed per generation
+    tempo: str = ""  # "96", "auto", "auto map", "auto 70:140"...; empty: the default tempo
+    harmonic_rhythm: str = DEFAULT_HARMONIC_RHYTHM
     options: RenderOptions = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "options", RenderOptions(
-            key=self.key, primer=self.primer, emotion=self.emotion, seed=self.seed))
+            key=self.key, primer=self.primer, emotion=self.emotion, seed=self.seed,
+            harmonic_rhythm=self.harmonic_rhythm, **parse_tempo_setting(self.tempo)))
 
     def changed(self, **changes: object) -> Settings:
         return dataclasses.replace(self, **changes)

@@ -74,15 +74,16 @@ def arpeggiate(grid: HarmonicGrid, voicings: dict[int, Voicing],
     A chord change inside a cell (a cut-aligned change on a sixteenth) restarts the pattern on
     the new chord at that instant, so the cut is heard.
     """
-    beat = grid.seconds_per_beat
-    cell = CELL_BEATS * beat
+    tempo = grid.tempo
     span_starts = [span.start for span in grid.spans[1:]]
     events: list[NoteEvent] = []
-    for cell_index in range(math.ceil(grid.duration / cell - 1e-9)):
-        cell_start = cell_index * cell
-        cell_end = min(cell_start + cell, grid.duration)
+    total_beats = tempo.beat_at(grid.duration)
+    for cell_index in range(math.ceil(total_beats / CELL_BEATS - 1e-9)):
+        cell_beat = cell_index * CELL_BEATS
+        cell_start = tempo.time_at(cell_beat)
+        cell_end = min(tempo.time_at(cell_beat + CELL_BEATS), grid.duration)
         level = pattern_level(density_at(cell_start))
-        steps = {round(cell_start + offset * beat, 6): index
+        steps = {round(tempo.time_at(cell_beat + offset), 6): index
                  for offset, index in PATTERNS[level][cell_index % 2]}
         for start in span_starts:  # restart on chord changes between steps
             if cell_start < start < cell_end:

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from v2m_bridge.config import DEFAULT_KEY, DEFAULT_TEMPO_BPM
+from v2m_bridge.config import DEFAULT_HARMONIC_RHYTHM, DEFAULT_KEY, DEFAULT_TEMPO_BPM
 from v2m_bridge.errors import FeatureError
 from v2m_bridge.music.arpeggio import arpeggiate
 from v2m_bridge.music.dynamics import (
@@ -25,6 +25,8 @@ from v2m_bridge.music.dynamics import (
 )
 from v2m_bridge.music.events import ARP_CHANNEL, CHORDS_CHANNEL, NoteEvent
 from v2m_bridge.music.grid import ChordSpan, GridOptions, HarmonicGrid, build_grid
+from v2m_bridge.music.tempo_fit import TempoFit
+from v2m_bridge.music.tempo_map import TempoMap
 from v2m_bridge.music.voicing import DEFAULT_REGISTER, Voicing, get_register, voice_progression
 from v2m_bridge.vocab import Chord, Key, parse_key
 
@@ -45,14 +47,18 @@ class ArrangeOptions:
     arp_octave_shift: int = 1  # the arpeggio sits this many octaves above the pad
     pad_velocity_scale: float = 0.8  # the pad sits under the arpeggio
     accent_boost: int = 16  # velocity added on cut-aligned changes and motion accents
+    phrase_boost: int = 8  # velocity added to the pad where a 4-bar phrase starts
+    harmonic_rhythm: str = DEFAULT_HARMONIC_RHYTHM  # beat, half, bar or 2bars
+    tempo_map: TempoMap | None = None  # a fitted tempo map; None: tempo_bpm throughout
 
     def __post_init__(self) -> None:
         get_register(self.register)  # raises RegisterError for an unknown name
-        self.grid_options()  # raises GridError for a bad tempo
+        self.grid_options()  # raises GridError for a bad tempo or harmonic rhythm
 
     def grid_options(self) -> GridOptions:
         return GridOptions(tempo_bpm=self.tempo_bpm, beats_per_bar=self.beats_per_bar,
-                           cut_align=self.cut_align)
+                           cut_align=self.cut_align, harmonic_rhythm=self.harmonic_rhythm,
+                           tempo_map=self.tempo_map)
 
 
 @dataclass(frozen=True)
@@ -90,6 +96,8 @@ class Composition:
     programs: dict[int, int] = field(
         default_factory=lambda: {CHORDS_CHANNEL: PAD_PROGRAM, ARP_CHANNEL: ARP_PROGRAM})
     timings: dict[str, float] = field(default_factory=dict)  # seconds per pipeline stage
+    tempo_fit: TempoFit | None = None  # how the tempo was chosen, and every cut's hit or miss
+    rerolled_bars: tuple[int, int] | None = None  # first and last bar (1-based) re-rolled
 
     @property
     def duration(self) -> float:
@@ -98,6 +106,10 @@ class Composition:
     @property
     def tempo_bpm(self) -> float:
         return self.grid.tempo_bpm
+
+    @property
+    def tempo_map(self) -> TempoMap:
+        return self.grid.tempo
 
     @property
     def chord_spans(self) -> tuple[ChordSpan, ...]:
@@ -216,23 +228,26 @@ def arrange(chords: Sequence[Chord], *, motion: np.ndarray, scene_offset: np.nda
 
 def _pad_events(grid: HarmonicGrid, voicings: dict[int, Voicing],
                 velocity_at: Callable[[float], int], options: ArrangeOptions) -> list[NoteEvent]:
-    """Block chords: struck at each span start, again at bar lines and accents inside a span."""
-    bar = grid.seconds_per_beat * grid.beats_per_bar
+    """Block chords: struck at each span start, again at bar lines and accents inside a span;
+    a little louder where a phrase starts."""
+    bars = grid.bar_times()
+    phrases = {round(t, 6) for t in grid.phrase_starts}
     events: list[NoteEvent] = []
     for index, span in enumerate(grid.spans):
         voicing = voicings[index]
         if voicing.is_silent:
             continue
         strikes = {span.start}
-        strikes.update(k * bar for k in range(math.ceil(span.start / bar + 1e-9),
-                                                 math.ceil(span.end / bar - 1e-9)))
+        strikes.update(t for t in bars if span.start < t < span.end)
         strikes.update(t for t in grid.accents if span.start < t < span.end)
         times = sorted(round(t, 6) for t in strikes if span.start <= t < span.end)
         for position, start in enumerate(times):
             end = times[position + 1] if position + 1 < len(times) else span.end
             if end - start < 1e-6:
                 continue
-            velocity = max(1, round(velocity_at(start) * options.pad_velocity_scale))
+            boost = options.phrase_boost if start in phrases else 0
+            velocity = max(1, min(127, round(velocity_at(start) * options.pad_velocity_scale)
+                                  + boost))
             events.extend(NoteEvent(start, end, pitch, velocity, CHORDS_CHANNEL)
                           for pitch in voicing.pitches)
     return events

@@ -1,18 +1,22 @@
-"""The musical grid: tempo, chord spans on beats, cut-aligned harmony and motion accents.
+"""The musical grid: tempo (map), chord spans on the harmonic rhythm, hit points and accents.
 
-The model gives one chord per second. :func:`build_grid` turns that into chord spans a composer
-can work with:
+The model gives one chord per second; the grid says *when* chords change, the model says *which*:
 
-* **Chord changes on beats.** Each beat takes the chord of the second it falls in, so at the
-  default 120 bpm every change lands on a beat exactly where the official renderer put it.
-* **Cut-aligned harmony.** Each detected cut is snapped to the nearest sixteenth note; the
-  nearest chord change within ``cut_window_s`` moves onto it. When no change is near, the chord
-  is re-struck on the cut instead. Either way the harmony articulates the edit.
-* **Motion accents.** Seconds whose motion is a clear local peak become accents (the arranger
-  raises velocities and re-strikes the pad there).
+* **Harmonic rhythm in bars.** Chords change on a musical grid: every beat, half bar, bar
+  (default) or two bars, counted on the tempo map from bar 1 at 0 s. Each grid span takes the
+  model chord that sounds longest inside it (the earliest on a tie).
+* **Hit points.** Each detected cut is snapped to the nearest sixteenth of the tempo map (with a
+  tempo fitted by :mod:`v2m_bridge.music.tempo_fit`, that is usually the beat itself) and
+  becomes a chord change, or a re-strike of the chord when it does not change. Grid lines closer
+  than ``min_chord_beats`` to a hit point give way to it. Chords change nowhere else.
+* **Phrases.** Every ``phrase_bars`` bars (4 by default) from bar 1, a phrase starts; the
+  arranger re-strikes and accents the pad there, so 4-bar phrases are heard where no cut breaks
+  them.
+* **Motion accents.** Seconds whose motion is a clear local peak become accents on the nearest
+  beat (the arranger raises velocities and re-strikes the pad there).
 
 ``cut_align=False`` gives the official behaviour: one chord per second, changes on whole
-seconds, no cut moves and no accents.
+seconds, no hit points, phrases or accents.
 """
 
 from __future__ import annotations
@@ -24,9 +28,18 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from v2m_bridge.config import DEFAULT_TEMPO_BPM, MAX_TEMPO_BPM, MIN_TEMPO_BPM
+from v2m_bridge.config import (
+    DEFAULT_HARMONIC_RHYTHM,
+    DEFAULT_TEMPO_BPM,
+    MAX_TEMPO_BPM,
+    MIN_TEMPO_BPM,
+)
 from v2m_bridge.errors import V2MError
+from v2m_bridge.music.tempo_map import TempoMap
 from v2m_bridge.vocab import Chord
+
+# --harmonic-rhythm names -> bars between chord changes
+HARMONIC_RHYTHMS: dict[str, float] = {"beat": 0.0, "half": 0.5, "bar": 1.0, "2bars": 2.0}
 
 
 class GridError(V2MError, ValueError):
@@ -41,12 +54,19 @@ class GridOptions:
     beats_per_bar: int = 4
     cut_align: bool = True
     cut_snap_beats: float = 0.25  # cuts snap to the nearest sixteenth note
-    cut_window_s: float = 2.0  # how far a chord change may move to land on a cut
-    min_chord_beats: float = 1.0  # shorter spans (other than at cuts) are merged away
+    min_chord_beats: float = 1.0  # grid lines this close to a hit point give way to it
     accent_min_motion: float = 6.0  # a motion peak must reach this (0..255 scale) ...
     accent_z: float = 1.5  # ... and stand this many standard deviations above the mean
+    harmonic_rhythm: str = DEFAULT_HARMONIC_RHYTHM  # beat, half, bar or 2bars
+    tempo_map: TempoMap | None = None  # None: tempo_bpm throughout
+    phrase_bars: int = 4
 
     def __post_init__(self) -> None:
+        if self.harmonic_rhythm not in HARMONIC_RHYTHMS:
+            raise GridError(f"--harmonic-rhythm must be one of {', '.join(HARMONIC_RHYTHMS)}, "
+                            f"got {self.harmonic_rhythm!r}")
+        if self.tempo_map is not None and self.tempo_map.beats_per_bar != self.beats_per_bar:
+            raise GridError("the tempo map's metre differs from the grid's")
         if not (isinstance(self.tempo_bpm, (int, float)) and math.isfinite(self.tempo_bpm)
                 and MIN_TEMPO_BPM <= self.tempo_bpm <= MAX_TEMPO_BPM):
             # the one tempo check of a render; named after the CLI option that sets it
@@ -58,6 +78,16 @@ class GridOptions:
     @property
     def seconds_per_beat(self) -> float:
         return 60.0 / self.tempo_bpm
+
+    @property
+    def tempo(self) -> TempoMap:
+        return self.tempo_map or TempoMap.constant(self.tempo_bpm, self.beats_per_bar)
+
+    @property
+    def rhythm_beats(self) -> float:
+        """Beats between chord changes of the harmonic rhythm."""
+        bars = HARMONIC_RHYTHMS[self.harmonic_rhythm]
+        return float(self.beats_per_bar) * bars if bars else 1.0
 
 
 @dataclass(frozen=True)
@@ -76,12 +106,27 @@ class HarmonicGrid:
     beats_per_bar: int
     duration: float
     spans: tuple[ChordSpan, ...]
-    cut_times: tuple[float, ...]  # cuts as snapped onto the grid (empty when not aligned)
+    cut_times: tuple[float, ...]  # hit points: cuts as snapped onto the grid (empty when off)
     accents: tuple[float, ...]  # motion accents, on beats
+    tempo_map: TempoMap | None = None  # None: tempo_bpm throughout
+    harmonic_rhythm: str = DEFAULT_HARMONIC_RHYTHM
+    phrase_starts: tuple[float, ...] = ()  # times where a phrase starts (pad accents)
 
     @property
     def seconds_per_beat(self) -> float:
+        """Seconds per beat of the main tempo (use :attr:`tempo` where the tempo changes)."""
         return 60.0 / self.tempo_bpm
+
+    @property
+    def tempo(self) -> TempoMap:
+        """The tempo map of the grid (a constant one for a fixed tempo)."""
+        return self.tempo_map or TempoMap.constant(self.tempo_bpm, self.beats_per_bar)
+
+    def bar_times(self) -> list[float]:
+        """Times of every bar line inside the duration, 0 included."""
+        tempo = self.tempo
+        lines = tempo.bar_line_beats(tempo.beat_at(self.duration))
+        return [float(t) for t in tempo.times_at(np.asarray(lines, dtype=np.float64))]
 
     def span_index(self, time_s: float) -> int:
         """Index of the span sounding at ``time_s`` (clamped to the first and last span)."""
@@ -122,54 +167,80 @@ def _per_second_changes(chords: Sequence[Chord], duration: float) -> list[_Chang
     return changes
 
 
-def _per_beat_changes(chords: Sequence[Chord], duration: float, beat: float) -> list[_Change]:
-    changes: list[_Change] = []
-    for index in range(math.ceil(duration / beat)):
-        time_s = index * beat
-        chord = _chord_at_second(chords, time_s)
-        if not changes or chord != changes[-1].chord:
-            changes.append(_Change(time_s, chord))
-    return changes
+def _longest_chord(chords: Sequence[Chord], start: float, end: float) -> Chord:
+    """The model chord sounding longest in ``[start, end)`` seconds (the earliest on a tie)."""
+    totals: dict[Chord, float] = {}
+    second = math.floor(start + 1e-9)
+    while second < end - 1e-9:
+        overlap = min(end, second + 1) - max(start, second)
+        chord = _chord_at_second(chords, float(second))
+        totals[chord] = totals.get(chord, 0.0) + overlap
+        second += 1
+    if not totals:
+        return _chord_at_second(chords, start)
+    best = max(totals.values())
+    return next(chord for chord, total in totals.items() if total >= best - 1e-9)
 
 
 def _snap(time_s: float, step: float) -> float:
     return round(time_s / step) * step
 
 
-def _align_to_cut(changes: list[_Change], cut: float, window: float) -> None:
-    """Move the nearest unlocked chord change onto ``cut``, or re-strike the chord there."""
-    movable = [change for change in changes[1:] if not change.at_cut]
-    nearest = min(movable, key=lambda change: (abs(change.time - cut), change.time), default=None)
-    if nearest is not None and abs(nearest.time - cut) <= window + 1e-9 and not any(
-            change.at_cut and min(nearest.time, cut) < change.time < max(nearest.time, cut)
-            for change in changes):  # never move a change across one already on a cut
-        nearest.time = cut
-        nearest.at_cut = True
-        changes.sort(key=lambda change: change.time)
-        return
-    current = max((change for change in changes if change.time <= cut),
-                  key=lambda change: change.time)
-    if current.time == cut:
-        current.at_cut = True
-        return
-    changes.append(_Change(cut, current.chord, at_cut=True))
-    changes.sort(key=lambda change: change.time)
+def _grid_changes(chords: Sequence[Chord], duration: float, cuts_beats: Sequence[float],
+                  tempo: TempoMap, options: GridOptions) -> list[_Change]:
+    """Chord changes on the harmonic rhythm and at the hit points (all in beats, then timed)."""
+    total = tempo.beat_at(duration)
+    lines = {round(beat, 6): False for beat in rhythm_lines(tempo, total,
+                                                            options.harmonic_rhythm)}
+    for hit in cuts_beats:  # grid lines too close to a hit point give way to it
+        for line in [line for line, at_cut in lines.items() if not at_cut and line > 0
+                     and abs(line - hit) < options.min_chord_beats - 1e-9]:
+            del lines[line]
+        lines[round(hit, 6)] = True
+    beats = sorted(lines)
+    ends = [*beats[1:], total]
+    changes = []
+    for beat, end in zip(beats, ends, strict=True):
+        start_s, end_s = tempo.time_at(beat), min(tempo.time_at(end), duration)
+        changes.append(_Change(start_s, _longest_chord(chords, start_s, end_s), lines[beat]))
+    _changes_onto_hits(changes)
+    return changes
 
 
-def _drop_short_spans(changes: list[_Change], duration: float, min_length: float) -> None:
-    """Merge away spans shorter than ``min_length``, never losing a change that sits on a cut."""
-    index = 0
-    while index < len(changes):
-        end = changes[index + 1].time if index + 1 < len(changes) else duration
-        if end - changes[index].time >= min_length - 1e-9 or len(changes) == 1:
-            index += 1
+def rhythm_lines(tempo: TempoMap, total_beats: float, harmonic_rhythm: str) -> list[float]:
+    """Beat positions where the harmonic rhythm lets chords change: every beat, half bar, bar or
+    second bar, counted from the bar lines (a pickup bar is a line of its own)."""
+    bars = HARMONIC_RHYTHMS[harmonic_rhythm]
+    bar_lines = tempo.bar_line_beats(total_beats)
+    if bars >= 2:  # every other full bar, and the pickup bar
+        full = [b for b in bar_lines if b >= tempo.pickup]
+        return sorted({0.0, *full[::int(bars)]})
+    step = tempo.beats_per_bar * bars if bars else 1.0
+    lines: set[float] = set()
+    ends = [*bar_lines[1:], total_beats]
+    for start, end in zip(bar_lines, ends, strict=True):
+        position = start
+        while position < end - 1e-9:
+            lines.add(round(position, 6))
+            position += step
+    return sorted(lines)
+
+
+def _changes_onto_hits(changes: list[_Change]) -> None:
+    """Where a hit point would only re-strike the chord, move the nearest chord change of the
+    grid line just before or just after it onto the hit (the earlier one on a tie)."""
+    for k, change in enumerate(changes):
+        if not change.at_cut or k == 0 or changes[k - 1].chord != change.chord:
             continue
-        if not changes[index].at_cut and index > 0:
-            del changes[index]  # the previous chord lasts longer
-        elif index + 1 < len(changes) and not changes[index + 1].at_cut:
-            del changes[index + 1]  # this chord lasts longer
-        else:
-            index += 1  # both ends are cuts (or the first span): keep the short span
+        before = changes[k - 1]  # the grid line before: delay its change to the hit
+        delay = (k >= 2 and not before.at_cut and changes[k - 2].chord != before.chord)
+        after = changes[k + 1] if k + 1 < len(changes) else None  # anticipate the next one
+        anticipate = after is not None and not after.at_cut and after.chord != change.chord
+        if delay and (not anticipate or change.time - before.time
+                      <= after.time - change.time + 1e-9):
+            before.chord = changes[k - 2].chord
+        elif anticipate:
+            change.chord = after.chord
 
 
 def _merge_repeats(changes: list[_Change]) -> list[_Change]:
@@ -181,9 +252,12 @@ def _merge_repeats(changes: list[_Change]) -> list[_Change]:
     return merged
 
 
-def motion_accents(motion: np.ndarray, beat: float, duration: float,
+def motion_accents(motion: np.ndarray, beat: float | TempoMap, duration: float,
                    options: GridOptions, avoid: Sequence[float] = ()) -> list[float]:
-    """Beats at clear local peaks of the per-second motion, away from ``avoid`` (cut) times."""
+    """Beats at clear local peaks of the per-second motion, away from ``avoid`` (cut) times.
+
+    ``beat`` is the tempo map (or seconds per beat of a fixed tempo)."""
+    tempo = beat if isinstance(beat, TempoMap) else TempoMap.constant(60.0 / beat)
     values = np.asarray(motion, dtype=np.float64)
     if values.size < 3:
         return []
@@ -194,10 +268,10 @@ def motion_accents(motion: np.ndarray, beat: float, duration: float,
         right = values[second + 1] if second + 1 < values.size else -np.inf
         if values[second] < threshold or values[second] < left or values[second] <= right:
             continue
-        time_s = _snap(float(second), beat)
+        time_s = round(tempo.time_at(round(tempo.beat_at(float(second)))), 6)
         if time_s >= duration or any(abs(time_s - cut) < 1.0 for cut in avoid):
             continue
-        if not accents or time_s - accents[-1] >= beat:
+        if not accents or tempo.beat_at(time_s) - tempo.beat_at(accents[-1]) >= 1 - 1e-6:
             accents.append(time_s)
     return accents
 
@@ -205,7 +279,8 @@ def motion_accents(motion: np.ndarray, beat: float, duration: float,
 def build_grid(chords: Sequence[Chord], duration: float, cut_times: Sequence[float] = (),
                motion: np.ndarray | None = None,
                options: GridOptions | None = None) -> HarmonicGrid:
-    """Chord spans on the tempo grid, aligned to cuts unless ``options.cut_align`` is off.
+    """Chord spans on the harmonic rhythm and the hit points, unless ``options.cut_align`` is
+    off (then one chord per second, the official behaviour).
 
     Args:
         chords: one chord per second (the model's output, already in the target key).
@@ -215,26 +290,31 @@ def build_grid(chords: Sequence[Chord], duration: float, cut_times: Sequence[flo
     """
     options = options or GridOptions()
     _validate(chords, duration)
-    beat = options.seconds_per_beat
+    tempo = options.tempo_map or TempoMap.constant(options.tempo_bpm, options.beats_per_bar)
+    phrases: list[float] = []
     if not options.cut_align:
         changes = _per_second_changes(chords, duration)
         cuts: list[float] = []
         accents: list[float] = []
     else:
-        changes = _per_beat_changes(chords, duration, beat)
-        snap = options.cut_snap_beats * beat
-        cuts = sorted({_snap(float(cut), snap) for cut in cut_times
-                       if math.isfinite(cut)} - {0.0})
-        cuts = [cut for cut in cuts if 0.0 < cut < duration - 1e-9]
-        for cut in cuts:
-            _align_to_cut(changes, cut, options.cut_window_s)
-        _drop_short_spans(changes, duration, options.min_chord_beats * beat)
+        snap = options.cut_snap_beats
+        total = tempo.beat_at(duration)
+        cuts_beats = sorted({_snap(tempo.beat_at(float(cut)), snap) for cut in cut_times
+                             if math.isfinite(cut)} - {0.0})
+        cuts_beats = [beat for beat in cuts_beats if 0.0 < beat < total - 1e-9]
+        changes = _grid_changes(chords, duration, cuts_beats, tempo, options)
         changes = _merge_repeats(changes)
-        accents = motion_accents(motion, beat, duration, options, cuts) \
+        cuts = [round(tempo.time_at(beat), 6) for beat in cuts_beats]
+        accents = motion_accents(motion, tempo, duration, options, cuts) \
             if motion is not None else []
+        bar_lines = tempo.bar_line_beats(total)
+        full = [beat for beat in bar_lines if beat >= tempo.pickup]
+        phrases = [round(tempo.time_at(beat), 6)
+                   for beat in full[options.phrase_bars::options.phrase_bars]]
     ends = [change.time for change in changes[1:]] + [float(duration)]
     spans = tuple(ChordSpan(round(change.time, 6), round(end, 6), change.chord, change.at_cut)
                   for change, end in zip(changes, ends, strict=True) if end > change.time)
     return HarmonicGrid(tempo_bpm=float(options.tempo_bpm), beats_per_bar=options.beats_per_bar,
                         duration=float(duration), spans=spans, cut_times=tuple(cuts),
-                        accents=tuple(accents))
+                        accents=tuple(accents), tempo_map=options.tempo_map,
+                        harmonic_rhythm=options.harmonic_rhythm, phrase_starts=tuple(phrases))

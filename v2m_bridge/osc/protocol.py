@@ -112,24 +112,35 @@ def _s(name: str) -> Arg:
 
 _FRAME_USAGE = f"[+ {EMOTION_DIM} emotion] [+ {SEMANTIC_DIM} semantic]"
 _ANSWERED = "`/v2m/ok s:address` (used by the next open/regenerate)"
+_ANSWERED_OPEN = ("`/v2m/ok s:address` (used by the next open; a regenerate keeps the opened "
+                  "music's key and tempo)")
 
 REQUESTS: tuple[Message, ...] = (
     Message("/v2m/hello", (_s("name"), Arg("i", "reply_port")), STATUS,
             "`/v2m/status`; then `/v2m/status` ~10 Hz", "register for replies and /v2m/status"),
     Message("/v2m/status", (), STATUS, "`/v2m/status s:transport f:pos f:bpm s:phase`",
             "ask for /v2m/status now"),
-    Message("/v2m/video/open", (_s("path"), _f("timeline_offset", True)), READY,
+    Message("/v2m/video/open", (_s("path"), _f("timeline_offset", True),
+                                Arg("s", "tempo", True)), READY,
             "`/v2m/progress s:stage f:fraction` ..., then `/v2m/ready s:path f:duration` "
-            "(after `/v2m/warning` if the video could only be read in part)",
+            "(after `/v2m/warning` if the video could only be read in part); "
+            "`tempo` as in `/v2m/tempo`, for this video and the next ones",
             "analyse and compose; progress, then /v2m/ready"),
-    Message("/v2m/key", (_s("key"),), help="key for the next generation", reply_text=_ANSWERED),
-    Message("/v2m/primer", (_s("chords"),), help="first chords", reply_text=_ANSWERED),
+    Message("/v2m/key", (_s("key"),), help="key for the next open",
+            reply_text=_ANSWERED_OPEN),
+    Message("/v2m/primer", (_s("chords"),), help="first chords", reply_text=_ANSWERED_OPEN),
+    Message("/v2m/tempo", (_s("tempo"),), help="BPM, auto, 'auto map', 'auto 70:140', "
+            "'auto map 70:140' (empty: 120)", reply_text=_ANSWERED_OPEN + "; `auto` fits the "
+            "tempo to the cuts, `map` lets it change gently (<= 10 %)"),
+    Message("/v2m/rhythm", (_s("harmonic_rhythm"),), help="chords change every beat, half, "
+            "bar or 2bars (and at cuts)", reply_text=_ANSWERED),
     Message("/v2m/emotion", (_s("name_or_curve"),), help="emotion or curve (empty: clear)",
             reply_text=_ANSWERED),
     Message("/v2m/seed", (Arg("i", "seed"),), help="random seed", reply_text=_ANSWERED),
     Message("/v2m/regenerate", (_f("start"), _f("end")), READY,
-            "progress, then `/v2m/ready` (media range re-rolled, the rest kept)",
-            "re-roll a media range"),
+            "progress, then `/v2m/ready s:path f:duration i:first_bar i:last_bar` (the range "
+            "snapped to bars and re-rolled after the chords before it; every chord outside kept)",
+            "re-roll a media range (snapped to bars)"),
     Message("/v2m/render", (_s("out.mid"), Arg("i", "overwrite", True)), RENDER_DONE,
             "`/v2m/render/done s:path` (see Guarantees for where files go)",
             "write the composition as MIDI; overwrite 1 replaces a file it did not write"),

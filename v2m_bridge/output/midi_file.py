@@ -1,8 +1,10 @@
 """Standard MIDI files a composer can open in any DAW.
 
-Type 1 file with three tracks: a conductor track (tempo, time and key signature, a marker with the
-chord name at every chord change for DAWs, text events with the provenance and honesty notes),
-then "V2M Chords" (channel 1 in DAW numbering, :data:`CHORDS_CHANNEL`) and "V2M Arp"
+Type 1 file with three tracks: a conductor track (the tempo or tempo map, time and key signature,
+a marker with the chord name at every chord change for DAWs, a marker "cut 12 (bar 9.1)" and a
+cue point with its strength and frames off at every detected cut, text events with the
+provenance and honesty notes), then
+"V2M Chords" (channel 1 in DAW numbering, :data:`CHORDS_CHANNEL`) and "V2M Arp"
 (:data:`ARP_CHANNEL`). Every track ends exactly at the media duration, so the file is as long as
 the video.
 
@@ -26,6 +28,9 @@ import mido
 
 from v2m_bridge.music.arrangement import Composition
 from v2m_bridge.music.events import ARP_CHANNEL, CHORDS_CHANNEL
+from v2m_bridge.music.hits import cue_text, marker_text
+from v2m_bridge.music.reroll import KeptNote, KeptPiece, RerollError, kept_from_parts
+from v2m_bridge.music.tempo_map import TempoMap
 from v2m_bridge.output.paths import atomic_output, check_output_path
 
 TICKS_PER_BEAT = 480
@@ -34,8 +39,11 @@ ARP_TRACK_NAME = "V2M Arp"
 CONDUCTOR_TRACK_NAME = "V2M Conductor"
 
 
-def seconds_to_ticks(time_s: float, tempo_bpm: float) -> int:
-    return round(time_s * tempo_bpm / 60.0 * TICKS_PER_BEAT)
+def seconds_to_ticks(time_s: float, tempo: float | TempoMap) -> int:
+    """Ticks of media time ``time_s`` under a fixed tempo (bpm) or a tempo map."""
+    if isinstance(tempo, TempoMap):
+        return round(tempo.beat_at(time_s) * TICKS_PER_BEAT)
+    return round(time_s * tempo / 60.0 * TICKS_PER_BEAT)
 
 
 def _to_track(name: str, timed: list[tuple[int, int, mido.Message | mido.MetaMessage]],
@@ -53,7 +61,7 @@ def _to_track(name: str, timed: list[tuple[int, int, mido.Message | mido.MetaMes
 
 def _note_track(composition: Composition, channel: int, name: str,
                 end_tick: int, lyrics: list[tuple[int, str]] = ()) -> mido.MidiTrack:
-    tempo = composition.tempo_bpm
+    tempo = composition.tempo_map
     timed: list[tuple[int, int, mido.Message]] = []
     program = composition.programs.get(channel)
     if program is not None:
@@ -94,7 +102,7 @@ def _chord_changes(composition: Composition, end_tick: int) -> list[tuple[int, s
     changes, previous_name = [], None
     for span in composition.chord_spans:
         name = composition.chord_name(span)
-        tick = min(seconds_to_ticks(span.start, composition.tempo_bpm), end_tick)
+        tick = min(seconds_to_ticks(span.start, composition.tempo_map), end_tick)
         if name != previous_name or span.start == 0:
             changes.append((tick, name))
         previous_name = name
@@ -102,20 +110,34 @@ def _chord_changes(composition: Composition, end_tick: int) -> list[tuple[int, s
 
 
 def _conductor_track(composition: Composition, end_tick: int) -> mido.MidiTrack:
-    tempo = composition.tempo_bpm
+    tempo = composition.tempo_map
     timed: list[tuple[int, int, mido.MetaMessage]] = [
-        (0, 0, mido.MetaMessage("set_tempo", tempo=mido.bpm2tempo(tempo))),
-        (0, 1, mido.MetaMessage("time_signature", numerator=composition.grid.beats_per_bar,
-                                denominator=4)),
         (0, 2, mido.MetaMessage("key_signature", key=composition.key.mido_name)),
     ]
+    bar_start = tempo.pickup * TICKS_PER_BEAT
+    if tempo.pickup:  # a short first bar, then the metre
+        timed.append((0, 1, mido.MetaMessage("time_signature", numerator=tempo.pickup,
+                                             denominator=4)))
+    if bar_start < end_tick or not tempo.pickup:
+        timed.append((bar_start, 1, mido.MetaMessage(
+            "time_signature", numerator=composition.grid.beats_per_bar, denominator=4)))
+    for segment in tempo.segments:
+        tick = round(segment.beat * TICKS_PER_BEAT)
+        if tick < end_tick or tick == 0:
+            timed.append((tick, 0, mido.MetaMessage(
+                "set_tempo", tempo=round(60_000_000 / segment.bpm))))
     provenance = composition.provenance
     texts = [f"{label}: {value}" for label, value in provenance.facts.items()]
     texts += [f"note: {note}" for note in provenance.notes]
     # at the end tick: no note starts there, so no reader takes them for lyrics
-    timed.extend((end_tick, 5, mido.MetaMessage("text", text=_ascii(text))) for text in texts)
+    timed.extend((end_tick, 7, mido.MetaMessage("text", text=_ascii(text))) for text in texts)
     timed.extend((tick, 4, mido.MetaMessage("marker", text=_ascii(name)))
                  for tick, name in _chord_changes(composition, end_tick))
+    if composition.tempo_fit is not None:
+        for cut in composition.tempo_fit.chosen.cuts:
+            tick = min(seconds_to_ticks(cut.time, tempo), end_tick)
+            timed.append((tick, 5, mido.MetaMessage("marker", text=marker_text(cut, tempo))))
+            timed.append((tick, 6, mido.MetaMessage("cue_marker", text=cue_text(cut))))
     return _to_track(CONDUCTOR_TRACK_NAME, timed, end_tick)
 
 
@@ -126,7 +148,7 @@ def _ascii(text: str) -> str:
 
 def composition_to_midi(composition: Composition) -> mido.MidiFile:
     """The composition as a type 1 :class:`mido.MidiFile` (not written)."""
-    end_tick = max(seconds_to_ticks(composition.duration, composition.tempo_bpm), 1)
+    end_tick = max(seconds_to_ticks(composition.duration, composition.tempo_map), 1)
     midi = mido.MidiFile(type=1, ticks_per_beat=TICKS_PER_BEAT)
     midi.tracks.append(_conductor_track(composition, end_tick))
     lyrics = [(tick, name) for tick, name in _chord_changes(composition, end_tick) if name != "N"]
@@ -144,3 +166,58 @@ def write_midi(composition: Composition, path: str | os.PathLike,
     with atomic_output(target) as temp_path:
         midi.save(str(temp_path))
     return target
+
+
+def read_kept_midi(path: str | os.PathLike) -> KeptPiece:
+    """Read a MIDI file v2m-bridge wrote back into ticks, for ``--keep``.
+
+    Raises:
+        RerollError: the file is missing, not a MIDI file, or not one v2m-bridge wrote.
+    """
+    source = Path(path).expanduser()
+    if not source.is_file():
+        raise RerollError(f"--keep {str(source)!r}: no such file")
+    try:
+        midi = mido.MidiFile(str(source))
+    except (OSError, EOFError, ValueError, KeyError, IndexError) as err:
+        raise RerollError(f"--keep {str(source)!r} is not a readable MIDI file: {err}") from err
+    texts: list[str] = []
+    tempos: list[tuple[float, float]] = []
+    markers: list[tuple[int, str]] = []
+    notes: list[KeptNote] = []
+    signatures: list[tuple[int, int]] = []  # (tick, numerator)
+    key_name, end_tick = None, 0
+    tpb = midi.ticks_per_beat
+    for track in midi.tracks:
+        now = 0
+        sounding: dict[tuple[int, int], tuple[int, int]] = {}
+        for message in track:
+            now += message.time
+            if message.type == "set_tempo":
+                tempos.append((now / tpb, 60_000_000 / message.tempo))
+            elif message.type == "time_signature":
+                signatures.append((now, message.numerator))
+            elif message.type == "key_signature" and now == 0:
+                key_name = message.key
+            elif message.type == "text":
+                texts.append(message.text)
+            elif message.type == "marker":
+                markers.append((now, message.text))
+            elif message.type == "note_on" and message.velocity > 0:
+                sounding[(message.channel, message.note)] = (now, message.velocity)
+            elif message.type in ("note_on", "note_off"):
+                started = sounding.pop((message.channel, message.note), None)
+                if started is not None:
+                    notes.append(KeptNote(started[0], now, message.note, started[1],
+                                          message.channel))
+        end_tick = max(end_tick, now)
+    tempos.sort()
+    signatures.sort()
+    beats_per_bar, pickup = (signatures[0][1] if signatures else 4), 0
+    if len(signatures) >= 2 and signatures[0][0] == 0 and \
+            signatures[1][0] == signatures[0][1] * tpb and signatures[0][1] < signatures[1][1]:
+        pickup, beats_per_bar = signatures[0][1], signatures[1][1]  # a pickup bar
+    return kept_from_parts(str(source), tpb, texts, tempos, beats_per_bar, pickup, key_name,
+                           markers,
+                           sorted(notes, key=lambda n: (n.start_tick, n.channel, n.pitch)),
+                           end_tick)

@@ -1,8 +1,11 @@
 """See it: a timeline PNG of a composition against its video.
 
 Rows, all on one time axis: frame thumbnails, emotion probabilities, motion with the note
-density, chord names, and a piano roll of both parts. Cuts are red dashed lines through every
-row; motion accents are orange triangles. Uses matplotlib's object API with the Agg canvas, so
+density, chord names over the bar lines (dotted; phrase starts darker), and a piano roll of both
+parts. Cuts are red dashed lines through every row; on the chord row each detected cut is marked
+as a hit (green triangle), near miss (orange) or miss (black cross) against the beat grid; motion
+accents are orange triangles. The title gives the key, the tempo or tempo map, the bar count
+and the hits. Uses matplotlib's object API with the Agg canvas, so
 no global pyplot state and no display are needed.
 """
 
@@ -28,6 +31,7 @@ THUMBNAIL_HEIGHT = 120
 EMOTION_COLOURS = ("#e4572e", "#6a4c93", "#f3a712", "#3a86ff", "#2a9d8f", "#9e9e9e")
 PART_COLOURS = {CHORDS_CHANNEL: "#3a6ea5", ARP_CHANNEL: "#e07a5f"}
 CUT_COLOUR = "#d62828"
+HIT_STYLES = {"hit": ("v", "#2a9d8f"), "near": ("v", "#f77f00"), "miss": ("x", "#111111")}
 
 
 def read_thumbnails(video_path: str | os.PathLike, duration: float,
@@ -87,8 +91,7 @@ def draw_timeline(composition: Composition,
     thumbs_ax, emotion_ax, motion_ax, chord_ax, roll_ax = axes
     source = composition.provenance.source
     title = Path(source).name if source else "composition"
-    figure.suptitle(f"{title} - {composition.key.name}, {composition.tempo_bpm:g} bpm, "
-                    f"{len(composition.cut_times)} cut(s)", fontsize=13)
+    figure.suptitle(_title(composition, title), fontsize=13)
 
     thumbs_ax.set_yticks([])
     thumbs_ax.set_ylabel("frames")
@@ -114,6 +117,8 @@ def draw_timeline(composition: Composition,
         chord_ax.axvspan(span.start, span.end, color="#edf2f4" if index % 2 else "#d9e2ec")
         chord_ax.text((span.start + span.end) / 2, 0.5, composition.chord_name(span),
                       ha="center", va="center", fontsize=8, clip_on=True)
+    _draw_bars_and_hits(chord_ax, composition)
+    chord_ax.set_ylim(0, 1)
 
     for channel, colour in PART_COLOURS.items():
         notes = [event for event in composition.events if event.channel == channel]
@@ -133,6 +138,37 @@ def draw_timeline(composition: Composition,
         _mark_cuts(ax, composition)
         ax.set_xlim(0, duration)
     return figure
+
+
+def _title(composition: Composition, name: str) -> str:
+    tempo = composition.tempo_map
+    bars = tempo.bar_beat(tempo.beat_at(composition.duration))
+    text = (f"{name} - {composition.key.name}, {tempo.describe()}, "
+            f"{bars[0] - (bars[1] < 1.01)} bars, {len(composition.cut_times)} cut(s)")
+    fit = composition.tempo_fit
+    if fit is not None and fit.chosen.cuts:
+        chosen = fit.chosen
+        text += (f": {chosen.hits} hits, {chosen.near_misses} near, {chosen.misses} misses "
+                 f"(±1/±2 frames at {fit.fps:g} fps)")
+    return text
+
+
+def _draw_bars_and_hits(axes, composition: Composition) -> None:
+    """Bar lines (phrase starts darker) and each cut's hit, near miss or miss."""
+    phrases = {round(t, 6) for t in composition.grid.phrase_starts}
+    for time_s in composition.grid.bar_times()[1:]:
+        axes.axvline(time_s, color="#5c677d" if round(time_s, 6) in phrases else "#adb5bd",
+                     linestyle=":", linewidth=1.0, zorder=1)
+    fit = composition.tempo_fit
+    if fit is None:
+        return
+    for kind, (marker, colour) in HIT_STYLES.items():
+        times = [cut.time for cut in fit.chosen.cuts if cut.kind == kind]
+        if times:
+            axes.plot(times, [0.9] * len(times), linestyle="none", marker=marker, color=colour,
+                      markersize=8, label=kind, zorder=6)
+    if fit.chosen.cuts:
+        axes.legend(loc="upper right", fontsize=7, ncols=3, frameon=False)
 
 
 def write_plot(composition: Composition, path: str | os.PathLike,
