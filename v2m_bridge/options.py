@@ -15,6 +15,8 @@ from v2m_bridge.music.grid import GridError
 from v2m_bridge.music.voicing import DEFAULT_REGISTER, get_register
 from v2m_bridge.vocab import Chord, Key, parse_chords, parse_key
 
+SAMPLERS = ("musical", "official")
+
 
 @dataclass(frozen=True)
 class RenderOptions:
@@ -30,6 +32,7 @@ class RenderOptions:
     cut_align: bool = True
     register: str = DEFAULT_REGISTER
     clip_weights: str | Path | None = None  # None: look in the usual places, else fallback
+    sampler: str = "musical"  # "musical" (v2m_bridge.model.musical) or "official" (spec §6)
     _primer_chords: tuple[Chord, ...] = field(init=False, repr=False, compare=False, default=())
     _emotion_points: list[tuple[float, str]] | None = field(init=False, repr=False,
                                                             compare=False, default=None)
@@ -46,6 +49,8 @@ class RenderOptions:
             raise GridError(f"--tempo must be between {MIN_TEMPO_BPM:g} and {MAX_TEMPO_BPM:g} "
                             f"bpm, got {tempo!r}")
         get_register(self.register)
+        if self.sampler not in SAMPLERS:
+            raise V2MError(f"sampler must be one of {', '.join(SAMPLERS)}, got {self.sampler!r}")
         if self.seed is not None and not isinstance(self.seed, int):
             raise V2MError(f"seed must be an integer, got {self.seed!r}")
 

@@ -105,11 +105,25 @@ def compose(video_path: str | os.PathLike, options: RenderOptions,
     return composition
 
 
+def generation_options(options: RenderOptions, seed: int, override: np.ndarray | None):
+    """The sampler a render uses: the musical one (grid decides when, model decides which,
+    key kept) unless ``options.sampler == "official"`` (one draw per second, at most 2
+    repeats, as the official code)."""
+    from v2m_bridge.model import GenerationOptions
+    from v2m_bridge.model.musical import musical_options
+
+    if options.sampler == "official":
+        return GenerationOptions(key=options.key, primer=options.primer_chords, seed=seed,
+                                 emotion_override=override)
+    return musical_options(key=options.key, primer=options.primer_chords, seed=seed,
+                           emotion_override=override, tempo_bpm=options.tempo_bpm)
+
+
 def compose_features(features, options: RenderOptions,
                      progress: ProgressCallback | None = None,
                      chord_model: ChordModel | None = None) -> Composition:
     """Chords and arrangement for already extracted :class:`VideoFeatures`."""
-    from v2m_bridge.model import ConditioningInputs, GenerationOptions, generate_chords
+    from v2m_bridge.model import ConditioningInputs, generate_chords
 
     model = chord_model or load_chord_model(options.checkpoint)
     notes = [note for note in (model.note,) if note]
@@ -119,8 +133,7 @@ def compose_features(features, options: RenderOptions,
     override = options.emotion_override(features.n_seconds)
 
     chords_started = time.perf_counter()
-    generation = GenerationOptions(key=options.key, primer=options.primer_chords, seed=seed,
-                                   emotion_override=override)
+    generation = generation_options(options, seed, override)
     chords = generate_chords(model.amt, ConditioningInputs.from_features(features), generation,
                              progress=_scaled(progress, _FEATURES_SHARE, _CHORDS_SHARE))
     dynamics = (regression_dynamics(options.regression_checkpoint, features)
@@ -146,6 +159,7 @@ def compose_features(features, options: RenderOptions,
         "primer": " ".join(chord.name() for chord in options.primer_chords) or "(tonic)",
         "emotion override": options.emotion or "none",
         "cut-aligned harmony": "on" if options.cut_align else "off (one chord per second)",
+        "sampler": options.sampler,
     }
     if progress is not None:
         progress(1.0, "done")

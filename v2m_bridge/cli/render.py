@@ -45,6 +45,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         "over motion, scene and emotion")
     parser.add_argument("--no-cut-align", action="store_true",
                         help="official behaviour: one chord per second, ignore cuts and accents")
+    parser.add_argument("--sampler", choices=["musical", "official"], default="musical",
+                        help="musical (default): chords change on bar lines and cuts as busy "
+                        "as the picture, in key, from the model's likely chords; official: one "
+                        "draw per second with at most 2 repeats, as the Video2Music code")
     parser.add_argument("--register", choices=list(REGISTERS), default=DEFAULT_REGISTER,
                         help="where the chords sit (default: %(default)s)")
     parser.add_argument("--clip-weights", type=Path, default=None,
@@ -97,7 +101,7 @@ def run_render(args: argparse.Namespace) -> int:
                             seed=args.seed, tempo_bpm=args.tempo, checkpoint=args.checkpoint,
                             regression_checkpoint=args.regression_checkpoint,
                             cut_align=not args.no_cut_align, register=args.register,
-                            clip_weights=args.clip_weights)
+                            clip_weights=args.clip_weights, sampler=args.sampler)
     check_video_path(args.video)
     _check_outputs(args)
     if args.audio or args.video_out:  # fail before the slow part if the tools are missing

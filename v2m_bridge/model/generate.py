@@ -10,7 +10,8 @@ primed with the last ``window_overlap`` chords already chosen, so the progressio
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from functools import lru_cache
 
 import numpy as np
 import torch
@@ -18,6 +19,13 @@ import torch
 from v2m_bridge.errors import FeatureError, V2MError
 from v2m_bridge.model.amt import AMT
 from v2m_bridge.model.config import EMOTION_DIM, SEMANTIC_DIM
+from v2m_bridge.model.musical import (
+    MAJOR_SCALE,
+    HarmonicRhythm,
+    change_plan,
+    in_scale_mask,
+    scale_of_chords,
+)
 from v2m_bridge.vocab import (
     C_MAJOR,
     END_CHORD_ID,
@@ -113,7 +121,13 @@ class ConditioningInputs:
 
 @dataclass(frozen=True)
 class GenerationOptions:
-    """How to sample. Defaults follow the official sampler (no N, at most 2 repeats in a row)."""
+    """How to sample. Defaults follow the official sampler (no N, at most 2 repeats in a row).
+
+    The musical sampler (:func:`v2m_bridge.model.musical.musical_options`, what ``render`` and
+    ``chords`` use by default) sets ``rhythm`` (chords change only where the plan says, see
+    :mod:`v2m_bridge.model.musical`), ``key_penalty`` (keep the key), ``top_p``, ``temperature``
+    and no repeat cap.
+    """
 
     n_chords: int | None = None  # None: one per second of video
     key: Key = C_MAJOR  # the model sees only the mode; the tonic places the primer
@@ -127,6 +141,10 @@ class GenerationOptions:
     emotion_override: np.ndarray | None = None  # (6,) or (T, 6)
     emotion_weight: float = 1.0  # 0: video emotion only, 1: override only
     window_overlap: int = 100  # chords carried into each new window of a long video
+    rhythm: HarmonicRhythm | None = None  # set: a change plan from the inputs decides when
+    change_plan: Sequence[bool] | None = None  # per second: may a new chord start here
+    key_penalty: float | None = None  # nats off chords with a tone outside `scale`
+    scale: Sequence[int] | None = None  # kept key, normalised frame; None: from the primer
 
     def __post_init__(self) -> None:
         if isinstance(self.primer, str):
@@ -145,6 +163,8 @@ class GenerationOptions:
                                                 f"{self.emotion_weight}"),
             (self.window_overlap >= 0, f"window_overlap must be >= 0, got "
                                        f"{self.window_overlap}"),
+            (self.key_penalty is None or self.key_penalty >= 0,
+             f"key_penalty must be >= 0, got {self.key_penalty}"),
         ]
         for ok, message in checks:
             if not ok:
@@ -159,10 +179,23 @@ class GenerationOptions:
 
 def sample_next_chord(logits: torch.Tensor, history: Sequence[Chord], options: GenerationOptions,
                       generator: torch.Generator) -> Chord:
-    """Draw the next chord from ``(159,)`` logits under the options' constraints."""
+    """Draw the next chord from ``(159,)`` logits under the options' constraints.
+
+    With a ``change_plan``, second ``len(history)`` keeps the previous chord unless the plan
+    starts a new one there, and a planned change never repeats the previous chord.
+    """
+    plan = options.change_plan
+    second = len(history)
+    if plan is not None and history and second < len(plan) and not plan[second]:
+        return history[-1]
     logits = logits[:END_CHORD_ID].float().cpu().clone()  # END and PAD are never generated
     if not options.allow_no_chord:
         logits[N_CHORD_ID] = float("-inf")
+    if plan is not None and history and second < len(plan) and history[-1].id < END_CHORD_ID:
+        logits[history[-1].id] = float("-inf")
+    if options.key_penalty:
+        outside = ~_scale_mask(tuple(options.scale or MAJOR_SCALE))
+        logits[outside] -= options.key_penalty
     repeats = options.max_repeats
     if repeats and len(history) >= repeats and len(set(history[-repeats:])) == 1:
         logits[history[-1].id] = float("-inf")
@@ -177,6 +210,34 @@ def sample_next_chord(logits: torch.Tensor, history: Sequence[Chord], options: G
         drop = torch.cumsum(sorted_probs, 0) - sorted_probs >= options.top_p
         probs[order[drop]] = 0.0
     return chord_from_id(int(torch.multinomial(probs, 1, generator=generator)))
+
+
+@lru_cache(maxsize=16)
+def _scale_mask(scale: tuple[int, ...]) -> torch.Tensor:
+    mask = torch.from_numpy(in_scale_mask(scale))
+    mask[N_CHORD_ID] = True  # N is handled by allow_no_chord, not by the key
+    return mask
+
+
+def _with_plan(options: GenerationOptions, inputs: ConditioningInputs,
+               n_chords: int) -> GenerationOptions:
+    """Fill in the change plan and the kept key of the musical sampler."""
+    changes = {}
+    if options.rhythm is not None and options.change_plan is None:
+        offsets = np.ones(n_chords, np.float32)
+        motion = np.zeros(n_chords, np.float32)
+        known = min(n_chords, inputs.n_seconds)
+        offsets[:known] = inputs.scene_offset[:known]
+        motion[:known] = inputs.motion[:known]
+        if known < n_chords:  # seconds past the video continue its last scene
+            last = offsets[known - 1] if known else 0.0
+            offsets[known:] = last + np.arange(1, n_chords - known + 1)
+        changes["change_plan"] = tuple(bool(x) for x in change_plan(
+            offsets, motion, options.rhythm, options.seed))
+    if options.key_penalty and options.scale is None:
+        primer = options.normalised_primer() if options.primer else []
+        changes["scale"] = scale_of_chords(primer) if primer else MAJOR_SCALE
+    return replace(options, **changes) if changes else options
 
 
 def _tokens(chord: Chord, device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
@@ -251,6 +312,7 @@ def generate_chords(amt: AMT, inputs: ConditioningInputs,
         return []
     if options.emotion_override is not None:
         inputs = inputs.with_emotion(options.emotion_override, options.emotion_weight)
+    options = _with_plan(options, inputs, n_chords)
     generator = torch.Generator()
     if options.seed is None:
         generator.seed()
