@@ -7,11 +7,11 @@ the AMT and its inputs untouched (official checkpoints load and, with ``--sample
 sample exactly as the paper's code) and changes only how chords are drawn:
 
 * **When** (:func:`change_plan`): a chord may change only on a bar line, on a half bar when the
-  picture is busy, or on a detected cut. Every cut gets a new chord. At a bar line the chord
-  changes with a probability that grows with the picture's activity (motion and cut rate
-  around it): ``calm_change_prob`` for a still, single shot, ``busy_change_prob`` for action.
-  A chord never lasts longer than ``max_hold_bars``. So a calm shot can hold a chord for many
-  seconds, and a cut-heavy scene moves with its edits.
+  picture is busy (activity above 0.5), or on a detected cut. Every cut gets a new chord. At a
+  bar line the chord changes with a probability that grows with the picture's activity (motion
+  and cut rate around it): ``calm_change_prob`` for a still, single shot, ``busy_change_prob``
+  for action. A chord never lasts longer than ``max_hold_bars``. So a calm shot can hold a
+  chord for many seconds, and a cut-heavy scene moves with its edits.
 * **Which**: at a planned change the previous chord is excluded, N is excluded, chords with a
   tone outside the kept key are penalised by ``key_penalty`` nats (:func:`in_scale_mask`), then
   temperature and nucleus (top-p) sampling cut the model's tail.
@@ -49,7 +49,7 @@ class HarmonicRhythm:
     beats_per_bar: int = 4
     calm_change_prob: float = 0.55  # change probability at a bar line of a still, single shot
     busy_change_prob: float = 0.9  # ... of busy, cut-heavy footage
-    half_bar_prob: float = 0.5  # change probability at a half bar, times activity squared
+    half_bar_prob: float = 0.5  # change probability at a half bar of fully busy footage
     max_hold_bars: int = 4  # a chord is changed at the first bar line after this many bars
     change_at_cuts: bool = True  # every detected cut gets a new chord
     motion_saturation: float = 40.0  # motion (0-255 scale) at which the motion term is 1
@@ -131,7 +131,8 @@ def change_plan(scene_offset: np.ndarray, motion: np.ndarray, rhythm: HarmonicRh
                                            - rhythm.calm_change_prob) * busy[second]
             change = held >= rhythm.max_hold_bars * bar - 1e-9 or rng.random() < p
         elif second in halves:
-            change = rng.random() < rhythm.half_bar_prob * busy[second] ** 2
+            # half bars only for busy footage (activity above 0.5), growing to half_bar_prob
+            change = rng.random() < rhythm.half_bar_prob * max(0.0, 2 * busy[second] - 1)
         else:
             change = False
         if change:
