@@ -53,6 +53,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     amt.add_argument("--warmup", type=int, help="learning-rate warm-up steps")
     amt.add_argument("--cut-weight", type=float, help="cross-entropy weight of chords that "
                      "start a scene (default 1 = the official loss; the starter preset uses 3)")
+    amt.add_argument("--init", type=Path, help="start from this AMT checkpoint's weights "
+                     "(same size) instead of a random initialisation")
     amt.add_argument("--export", type=Path, help="also write the best model here as a float16 "
                      "checkpoint (how the starter model is shipped)")
     amt.set_defaults(func=_train_amt)
@@ -149,7 +151,8 @@ def _train_amt(args: argparse.Namespace) -> int:
     config = _training_config(args, STARTER_TRAINING if starter else {})
     result = train_amt(args.data, args.out, AMTConfig(**model_values), config,
                        resume=args.resume,
-                       metadata={"preset": args.preset} if args.preset else None)
+                       metadata={"preset": args.preset} if args.preset else None,
+                       init=args.init)
     best = result.history and min(result.history, key=lambda r: r.val_loss)
     if best:
         print(f"best epoch {best.epoch}: validation loss {best.val_loss:.4f}, "
