@@ -119,6 +119,20 @@ def _pct(x: float) -> str:
     return f"{100 * x:.1f} %"
 
 
+class _Report(dict):
+    """The figures by section; each section is printed as soon as it is complete."""
+
+    def __setitem__(self, section: str, values: dict) -> None:
+        super().__setitem__(section, values)
+        print(f"## {section}")
+        for name, value in values.items():
+            if isinstance(value, float):
+                is_share = any(w in name for w in ("in_key", "unseen", "hits", "share",
+                                                   "previous", "cuts_", "changed"))
+                value = _pct(value) if is_share else f"{value:.3f}"
+            print(f"  {name}: {value}", flush=True)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--data", type=Path, required=True, help="imported corpus folder")
@@ -156,7 +170,7 @@ def main(argv: list[str] | None = None) -> int:
     train = read_split(args.data, "train")
     test = read_split(args.data, "test")
     bigram = mu.ChangeBigram(mu.song_chords(s) for s in train)
-    out: dict[str, dict] = {}
+    out: dict[str, dict] = _Report()
 
     # reference: held-out songs
     rng = np.random.default_rng(0)
@@ -255,14 +269,6 @@ def main(argv: list[str] | None = None) -> int:
                   "temperature": musical_module.MUSICAL_TEMPERATURE,
                   "seconds": round(time.perf_counter() - started, 1)}
 
-    for section, values in out.items():
-        print(f"## {section}")
-        for name, value in values.items():
-            if isinstance(value, float):
-                is_share = any(w in name for w in ("in_key", "unseen", "hits", "share",
-                                                   "previous", "cuts_", "changed"))
-                value = _pct(value) if is_share else f"{value:.3f}"
-            print(f"  {name}: {value}")
     if args.json:
         args.json.write_text(json.dumps(out, indent=1))
     return 0
