@@ -223,6 +223,24 @@ def main(argv: list[str] | None = None) -> int:
         "cuts_with_change_or_restrike": float(np.mean(cover)) if cover else float("nan"),
     }
 
+    from v2m_bridge.features import EMOTION_LABELS
+    from v2m_bridge.music.dynamics import velocity_from_loudness
+
+    reading, velocity = {}, {}
+    for name, feats in features.items():
+        mass = feats.emotion.mean(axis=0)
+        reading[name] = " ".join(f"{label} {m:.2f}" for label, m in
+                                 sorted(zip(EMOTION_LABELS, mass, strict=True),
+                                        key=lambda item: -item[1])[:3])
+        composition = render(feats, 0)
+        curve = velocity_from_loudness(composition.dynamics.loudness)
+        notes = [event.velocity for event in composition.events]
+        velocity[name] = (f"picture-driven {int(curve.min())}..{int(curve.max())} "
+                          f"({int(curve.max() - curve.min())} steps); notes "
+                          f"{min(notes)}..{max(notes)}")
+    out["fallback reading (mean emotion, top 3)"] = reading
+    out["velocity"] = velocity
+
     neutral = []
     for seed in seeds:
         if args.sampler == "official":
