@@ -211,6 +211,9 @@ def main(argv: list[str] | None = None) -> int:
             cover += _cut_coverage(composition)
             if name in CALM_SINGLE_SHOTS:
                 calm_longest.append(max(lengths[-1]))
+    still = _looped([features["friday.mp4"]], 30)  # a 30 s calm single shot: no cuts
+    still = replace(still, cut_times=[], scene_offset=np.arange(1, 31, dtype=np.float32))
+    still_longest = [max(_span_lengths(render(still, seed))) for seed in seeds]
     flat = [x for ls in lengths for x in ls]
     out["renders"] = {
         "videos": len(features), "seeds": args.seeds,
@@ -220,6 +223,7 @@ def main(argv: list[str] | None = None) -> int:
         "mean_chord_s": float(np.mean(flat)),
         "longest_s": float(max(flat)),
         "calm_single_shot_longest_s": float(max(calm_longest)),
+        "calm_30s_single_shot_longest_s": float(max(still_longest)),
         "cuts_with_change_or_restrike": float(np.mean(cover)) if cover else float("nan"),
     }
 

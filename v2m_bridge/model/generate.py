@@ -142,7 +142,7 @@ class GenerationOptions:
     emotion_weight: float = 1.0  # 0: video emotion only, 1: override only
     window_overlap: int = 100  # chords carried into each new window of a long video
     rhythm: HarmonicRhythm | None = None  # set: a change plan from the inputs decides when
-    change_plan: Sequence[bool] | None = None  # per second: may a new chord start here
+    change_plan: Sequence[int] | None = None  # per second: 0 hold, 1 change, 2 free choice
     key_penalty: float | None = None  # nats off chords with a tone outside `scale`
     scale: Sequence[int] | None = None  # kept key, normalised frame; None: from the primer
 
@@ -191,7 +191,8 @@ def sample_next_chord(logits: torch.Tensor, history: Sequence[Chord], options: G
     logits = logits[:END_CHORD_ID].float().cpu().clone()  # END and PAD are never generated
     if not options.allow_no_chord:
         logits[N_CHORD_ID] = float("-inf")
-    if plan is not None and history and second < len(plan) and history[-1].id < END_CHORD_ID:
+    if (plan is not None and history and second < len(plan) and plan[second] == 1
+            and history[-1].id < END_CHORD_ID):  # 2: a free choice that may repeat
         logits[history[-1].id] = float("-inf")
     if options.key_penalty:
         outside = ~_scale_mask(tuple(options.scale or MAJOR_SCALE))
@@ -232,7 +233,7 @@ def _with_plan(options: GenerationOptions, inputs: ConditioningInputs,
         if known < n_chords:  # seconds past the video continue its last scene
             last = offsets[known - 1] if known else 0.0
             offsets[known:] = last + np.arange(1, n_chords - known + 1)
-        changes["change_plan"] = tuple(bool(x) for x in change_plan(
+        changes["change_plan"] = tuple(int(x) for x in change_plan(
             offsets, motion, options.rhythm, options.seed))
     if options.key_penalty and options.scale is None:
         primer = options.normalised_primer() if options.primer else []
@@ -312,6 +313,16 @@ def generate_chords(amt: AMT, inputs: ConditioningInputs,
         return []
     if options.emotion_override is not None:
         inputs = inputs.with_emotion(options.emotion_override, options.emotion_weight)
+    pickup = options.rhythm is not None and not options.primer
+    if pickup:
+        # The musical sampler lets the model choose the first chord too: the tonic becomes a
+        # pickup second before the video (fed with the first second's features) that is not
+        # returned, and the first real second is a free choice (the tonic may stay).
+        n_chords += 1
+        inputs = ConditioningInputs(*(np.concatenate([a[:1], a]) for a in (
+            inputs.semantic, inputs.scene_offset, inputs.motion, inputs.emotion)))
+        plan = _with_plan(options, inputs.window(1, n_chords), n_chords - 1).change_plan
+        options = replace(options, change_plan=(1, 2, *plan[1:]))
     options = _with_plan(options, inputs, n_chords)
     generator = torch.Generator()
     if options.seed is None:
@@ -341,4 +352,4 @@ def generate_chords(amt: AMT, inputs: ConditioningInputs,
             start = stop - overlap
     finally:
         amt.train(was_training)
-    return chords
+    return chords[1:] if pickup else chords

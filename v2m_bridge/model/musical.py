@@ -47,7 +47,7 @@ class HarmonicRhythm:
 
     tempo_bpm: float = 120.0
     beats_per_bar: int = 4
-    calm_change_prob: float = 0.55  # change probability at a bar line of a still, single shot
+    calm_change_prob: float = 0.5  # change probability at a bar line of a still, single shot
     busy_change_prob: float = 0.9  # ... of busy, cut-heavy footage
     half_bar_prob: float = 0.5  # change probability at a half bar of fully busy footage
     max_hold_bars: int = 4  # a chord is changed at the first bar line after this many bars

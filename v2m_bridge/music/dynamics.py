@@ -107,10 +107,11 @@ def heuristic_dynamics(motion: np.ndarray, scene_offset: np.ndarray,
     * ``s``, scene lift: ``exp(-(scene_offset - 1) / 3)``, 1.0 on the first second of a shot.
 
     Their mix ``x = min(0.6 m + 0.35 a + 0.2 s, 1)`` is how active the picture is. Then
-    ``density = 40 x`` and ``loudness = 0.5 x²``, both smoothed with a centred 3-second moving
-    average so the arrangement breathes rather than jumps. The square spreads the official
+    ``density = 40 x`` and ``loudness = 0.5 x³``, both smoothed with a centred 3-second moving
+    average so the arrangement breathes rather than jumps. The cube spreads the official
     velocity curve (``level ** 0.3``, which squeezes loud levels together) over its whole range:
-    a still, neutral shot (x ≈ 0.2) plays near velocity 73, action with cuts (x → 1) near 112.
+    a still shot (x ≈ 0.2) plays near velocity 49, a moving one (x ≈ 0.55) near 85, action with
+    cuts (x → 1) near 112.
     Busy, exciting footage gets dense, loud arpeggios; static, calm footage sparse, soft ones.
 
     Args:
@@ -134,7 +135,7 @@ def heuristic_dynamics(motion: np.ndarray, scene_offset: np.ndarray,
 
     active = np.clip(0.6 * moving + 0.35 * arousal + 0.2 * scene_lift, 0.0, 1.0)
     density = MAX_NOTE_DENSITY * active
-    loudness = 0.5 * active ** 2
+    loudness = 0.5 * active ** 3
     return Dynamics(
         note_density=np.clip(_moving_average(density, SMOOTHING_WINDOW_S), 0, MAX_NOTE_DENSITY),
         loudness=np.clip(_moving_average(loudness, SMOOTHING_WINDOW_S), 0.0, 0.5),
