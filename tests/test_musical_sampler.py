@@ -206,3 +206,21 @@ def test_render_keeps_the_users_key():
     key = parse_key("D minor")
     normalised = [key.to_normalised(span.chord) for span in composition.grid.spans]
     assert in_key_share(normalised) >= 0.9
+
+
+def test_an_asked_for_emotion_pulls_towards_its_qualities():
+    # a model indifferent between C, F, G, Am, Dm, Em: the user's --emotion decides
+    amt = _biased_model("C", "F", "G", "A:min", "D:min", "E:min", bias=6.0)
+    inputs = ConditioningInputs.zeros(120)
+    shares = {}
+    for index, name in ((3, "sad"), (0, "exciting")):
+        override = np.zeros(6, np.float32)
+        override[index] = 1.0
+        chords = [c for seed in range(3) for c in generate_chords(
+            amt, inputs, musical_options(seed=seed, emotion_override=override))]
+        shares[name] = np.mean([c.quality == "min" for c in chords])
+    assert shares["sad"] >= 0.7 and shares["exciting"] <= 0.1, shares
+    # the video's own emotion gets no push: without an override the sampler is indifferent
+    plain = [c for seed in range(3)
+             for c in generate_chords(amt, inputs, musical_options(seed=seed))]
+    assert 0.2 < np.mean([c.quality == "min" for c in plain]) < 0.8

@@ -16,6 +16,7 @@ from functools import lru_cache
 import numpy as np
 import torch
 
+from v2m_bridge.data.emotion_map import emotion_chord_matrix
 from v2m_bridge.errors import FeatureError, V2MError
 from v2m_bridge.model.amt import AMT
 from v2m_bridge.model.config import EMOTION_DIM, SEMANTIC_DIM
@@ -145,6 +146,7 @@ class GenerationOptions:
     change_plan: Sequence[int] | None = None  # per second: 0 hold, 1 change, 2 free choice
     key_penalty: float | None = None  # nats off chords with a tone outside `scale`
     scale: Sequence[int] | None = None  # kept key, normalised frame; None: from the primer
+    override_bias: float = 0.0  # nats added to the qualities of an emotion_override's emotion
 
     def __post_init__(self) -> None:
         if isinstance(self.primer, str):
@@ -197,6 +199,10 @@ def sample_next_chord(logits: torch.Tensor, history: Sequence[Chord], options: G
     if options.key_penalty:
         outside = ~_scale_mask(tuple(options.scale or MAJOR_SCALE))
         logits[outside] -= options.key_penalty
+    if options.override_bias and options.emotion_override is not None:
+        override = np.asarray(options.emotion_override, dtype=np.float32)
+        row = override if override.ndim == 1 else override[min(second, len(override)) - 1]
+        logits += options.override_bias * torch.from_numpy(row @ _EMOTION_CHORDS)
     repeats = options.max_repeats
     if repeats and len(history) >= repeats and len(set(history[-repeats:])) == 1:
         logits[history[-1].id] = float("-inf")
@@ -211,6 +217,9 @@ def sample_next_chord(logits: torch.Tensor, history: Sequence[Chord], options: G
         drop = torch.cumsum(sorted_probs, 0) - sorted_probs >= options.top_p
         probs[order[drop]] = 0.0
     return chord_from_id(int(torch.multinomial(probs, 1, generator=generator)))
+
+
+_EMOTION_CHORDS = emotion_chord_matrix()[:, :END_CHORD_ID]  # (6, 157) official table
 
 
 @lru_cache(maxsize=16)

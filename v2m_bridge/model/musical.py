@@ -15,6 +15,10 @@ sample exactly as the paper's code) and changes only how chords are drawn:
 * **Which**: at a planned change the previous chord is excluded, N is excluded, chords with a
   tone outside the kept key are penalised by ``key_penalty`` nats (:func:`in_scale_mask`), then
   temperature and nucleus (top-p) sampling cut the model's tail.
+* **Asked-for emotion**: when the user overrides the emotion (``--emotion sad``), the chords
+  whose quality the official quality↔emotion table links to that emotion (spec §5.5; sad: min,
+  min7, sus2) get :data:`MUSICAL_OVERRIDE_BIAS` extra nats, on top of what the model does with
+  the emotion input. The video's own emotion gets no such push.
 * **Key**: the scale of the key the user asked for (the model works in C major / A minor, so
   that is the white keys), or, when a primer is given, the major scale its chords fit best
   (:func:`scale_of_chords`): the first window establishes the key, and every later window keeps
@@ -39,6 +43,7 @@ MAJOR_SCALE = (0, 2, 4, 5, 7, 9, 11)
 MUSICAL_TOP_P = 0.8
 MUSICAL_TEMPERATURE = 0.9
 MUSICAL_KEY_PENALTY = 5.0  # nats taken from a chord with a tone outside the key
+MUSICAL_OVERRIDE_BIAS = 1.5  # nats given to the qualities of a user's --emotion (official table)
 
 
 @dataclass(frozen=True)
@@ -199,5 +204,6 @@ def musical_options(*, key=None, primer=(), seed: int | None = None,
               "top_p": MUSICAL_TOP_P if top_p == "default" else top_p,
               "temperature": MUSICAL_TEMPERATURE if temperature is None else temperature,
               "max_repeats": None, "rhythm": rhythm,
-              "key_penalty": MUSICAL_KEY_PENALTY, **overrides}
+              "key_penalty": MUSICAL_KEY_PENALTY, "override_bias": MUSICAL_OVERRIDE_BIAS,
+              **overrides}
     return GenerationOptions(**values)
