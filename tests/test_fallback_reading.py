@@ -93,8 +93,8 @@ def test_desaturation_alone_is_not_sadness() -> None:
 
 def test_brightness_and_warmth_raise_valence() -> None:
     base = np.array([0.3, 0.4, 0.0, 0.2])
-    brighter = [*base, 0.3, 0, 0, 0]
-    warmer = [*base, 0, 0, 0.1, 0]
+    brighter = base + np.array([0.3, 0.0, 0.0, 0.0])
+    warmer = base + np.array([0.0, 0.0, 0.1, 0.0])
     v = [valence_arousal(np.array([s]), [1.0])[0, 0] for s in (base, brighter, warmer)]
     assert v[1] > v[0] and v[2] > v[0]
 
