@@ -86,3 +86,18 @@ def test_bad_features_are_clear_errors():
         heuristic_dynamics(*_features()[:2], np.ones((10, 5)) / 5)
     with pytest.raises(FeatureError, match=r"\(T, 2\)"):
         dynamics_from_regression(np.zeros((4, 3)))
+
+
+def test_still_and_action_shots_span_a_wide_velocity_range():
+    """Issue 12: picture-driven velocities span >= 35 steps from a still shot to action."""
+    still, action = 12, 12
+    motion = np.concatenate([np.full(still, 0.5), np.full(action, 35.0)])
+    offsets = np.concatenate([np.arange(1, still + 1), np.tile([1.0, 2.0], action // 2)])
+    emotion = np.zeros((still + action, 6))
+    emotion[:still, 5] = 1.0  # neutral
+    emotion[still:, 0] = 1.0  # exciting
+    dynamics = heuristic_dynamics(motion, offsets, emotion)
+    velocity = velocity_from_loudness(dynamics.loudness)
+    assert velocity[still:].min() > velocity[:still].max()
+    assert int(velocity.max() - velocity.min()) >= 35
+    assert np.median(dynamics.note_density[still:]) > 2 * np.median(dynamics.note_density[:still])

@@ -44,8 +44,8 @@ def test_rows_are_probabilities():
     ((0.1, 0.05, -0.3, 0.05), 0.0, "sad"),
     # dark, cold, lots of motion
     ((0.1, 0.3, -0.5, 0.3), 60.0, "fearful"),
-    # mid grey, little motion
-    ((0.55, 0.3, 0.0, 0.15), 6.0, "neutral"),
+    # mid grey (the new mid brightness, 0.33), little motion
+    ((0.35, 0.3, 0.0, 0.15), 6.0, "neutral"),
 ])
 def test_dominant_class_follows_valence_and_arousal(stats, motion, expected):
     emotion = estimate_emotion(np.array([stats]), np.array([motion]))
@@ -54,6 +54,8 @@ def test_dominant_class_follows_valence_and_arousal(stats, motion, expected):
 
 def test_more_motion_means_more_arousal():
     stats = np.array([(0.6, 0.5, 0.2, 0.2)] * 2)
-    calm, busy = estimate_emotion(stats, np.array([0.0, 50.0]))
+    # rows are one clip's seconds and get smoothed together: score each apart
+    calm = estimate_emotion(stats[:1], np.array([0.0]))[0]
+    busy = estimate_emotion(stats[1:], np.array([50.0]))[0]
     high_arousal = [EMOTION_LABELS.index(name) for name in ("exciting", "fearful", "tense")]
     assert busy[high_arousal].sum() > calm[high_arousal].sum()

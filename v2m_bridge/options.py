@@ -22,6 +22,8 @@ from v2m_bridge.music.tempo_fit import TempoRange
 from v2m_bridge.music.voicing import DEFAULT_REGISTER
 from v2m_bridge.vocab import Chord, Key, parse_chords, parse_key
 
+SAMPLERS = ("musical", "official")
+
 
 def parse_tempo_setting(text: str) -> dict[str, object]:
     """The daemon's tempo setting as :class:`RenderOptions` fields: ``"96"`` (fixed),
@@ -63,6 +65,7 @@ class RenderOptions:
     tempo_range: str | TempoRange | tuple[float, float] | None = None  # for "auto"; default 70:140
     tempo_map: bool = False  # "auto" may change tempo gently between cuts
     harmonic_rhythm: str = DEFAULT_HARMONIC_RHYTHM  # beat, half, bar or 2bars
+    sampler: str = "musical"  # "musical" (v2m_bridge.model.musical) or "official" (spec §6)
     _primer_chords: tuple[Chord, ...] = field(init=False, repr=False, compare=False, default=())
     _emotion_points: list[tuple[float, str]] | None = field(init=False, repr=False,
                                                             compare=False, default=None)
@@ -80,6 +83,8 @@ class RenderOptions:
             key=self.key, tempo_bpm=DEFAULT_TEMPO_BPM if self.tempo_auto else self.tempo_bpm,
             cut_align=self.cut_align, register=self.register,
             harmonic_rhythm=self.harmonic_rhythm))  # raises GridError / RegisterError
+        if self.sampler not in SAMPLERS:
+            raise V2MError(f"sampler must be one of {', '.join(SAMPLERS)}, got {self.sampler!r}")
         if self.seed is not None and not isinstance(self.seed, int):
             raise V2MError(f"seed must be an integer, got {self.seed!r}")
 

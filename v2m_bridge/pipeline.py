@@ -24,7 +24,12 @@ import torch
 from v2m_bridge import __version__
 from v2m_bridge.features import VideoFeatures
 from v2m_bridge.model.checkpoint import load_regression
-from v2m_bridge.model.generate import ConditioningInputs, GenerationOptions, generate_chords
+from v2m_bridge.model.generate import (
+    ConditioningInputs,
+    GenerationOptions,
+    generate_chords,
+    musical_options,
+)
 from v2m_bridge.model.loading import ChordModel, load_chord_model
 from v2m_bridge.music.arrangement import Composition, arrange
 from v2m_bridge.music.dynamics import Dynamics, dynamics_from_regression
@@ -113,6 +118,20 @@ def compose(video_path: str | os.PathLike, options: RenderOptions,
     return composition
 
 
+def generation_options(options: RenderOptions, seed: int, override: np.ndarray | None,
+                       primer: tuple = (), tempo_bpm: float | None = None) -> GenerationOptions:
+    """The sampler a render uses: the musical one (grid decides when, model decides which,
+    key kept) unless ``options.sampler == "official"`` (one draw per second, at most 2
+    repeats, as the official code). ``primer``: the chords to start from (the user's, or the
+    kept chords before a re-rolled range); ``tempo_bpm``: where the bar lines fall."""
+    if options.sampler == "official":
+        return GenerationOptions(key=options.key, primer=primer, seed=seed,
+                                 emotion_override=override)
+    return musical_options(key=options.key, primer=primer, seed=seed,
+                           emotion_override=override,
+                           tempo_bpm=options.tempo_bpm if tempo_bpm is None else tempo_bpm)
+
+
 def compose_features(features: VideoFeatures, options: RenderOptions,
                      progress: ProgressCallback | None = None,
                      chord_model: ChordModel | None = None,
@@ -136,8 +155,7 @@ def compose_features(features: VideoFeatures, options: RenderOptions,
               if reroll is not None and plan is not None else options.primer_chords)
 
     chords_started = time.perf_counter()
-    generation = GenerationOptions(key=options.key, primer=primer, seed=seed,
-                                   emotion_override=override)
+    generation = generation_options(options, seed, override, primer, tempo_map.main_bpm())
     chords = generate_chords(model.amt, ConditioningInputs.from_features(features), generation,
                              progress=_scaled(progress, _FEATURES_SHARE, _CHORDS_SHARE))
     dynamics = (regression_dynamics(options.regression_checkpoint, features, model.amt.device)
@@ -215,4 +233,5 @@ def _facts(features: VideoFeatures, options: RenderOptions, model: ChordModel,
         "emotion override": options.emotion or "none",
         "cut-aligned harmony": "on" if options.cut_align else "off (one chord per second)",
         "harmonic rhythm": options.harmonic_rhythm if options.cut_align else "every second",
+        "sampler": options.sampler,
     }

@@ -26,9 +26,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     chords.add_argument("--primer", default="", help="first chords, e.g. 'Dm Bb F C'")
     chords.add_argument("--emotion", help="override: an emotion or a curve '0:tense,20:sad'")
     chords.add_argument("--seed", type=int)
-    chords.add_argument("--temperature", type=float, default=1.0)
+    chords.add_argument("--temperature", type=float,
+                        help="default: 0.9 (musical sampler), 1.0 (official)")
     chords.add_argument("--top-k", type=int)
-    chords.add_argument("--top-p", type=float)
+    chords.add_argument("--top-p", type=float, help="default: 0.8 (musical sampler), none "
+                        "(official)")
+    chords.add_argument("--sampler", choices=["musical", "official"], default="musical",
+                        help="musical (default): changes on bar lines (120 bpm) and cuts, in "
+                        "key; official: one draw per second, at most 2 repeats")
     chords.add_argument("--device", help="cpu, cuda or mps (default: best available)")
     chords.set_defaults(func=run_chords)
 
@@ -71,9 +76,17 @@ def run_chords(args: argparse.Namespace) -> int:
     key = parse_key(args.key)
     override = (parse_emotion_curve(args.emotion, inputs.n_seconds)
                 if args.emotion else None)
-    options = GenerationOptions(key=key, primer=args.primer, seed=args.seed,
-                                temperature=args.temperature, top_k=args.top_k,
-                                top_p=args.top_p, emotion_override=override)
+    if args.sampler == "official":
+        options = GenerationOptions(key=key, primer=args.primer, seed=args.seed,
+                                    temperature=args.temperature or 1.0, top_k=args.top_k,
+                                    top_p=args.top_p, emotion_override=override)
+    else:
+        from v2m_bridge.model.generate import musical_options
+
+        options = musical_options(
+            key=key, primer=args.primer, seed=args.seed, emotion_override=override,
+            temperature=args.temperature, top_k=args.top_k,
+            top_p="default" if args.top_p is None else args.top_p)
     amt = load_chord_model(args.checkpoint, args.device).amt
     chords = generate_chords(amt, inputs, options)
     names = [key.from_normalised(c).name(flats=key.prefers_flats) for c in chords]

@@ -78,6 +78,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         "over motion, scene and emotion")
     parser.add_argument("--no-cut-align", action="store_true",
                         help="official behaviour: one chord per second, ignore cuts and accents")
+    parser.add_argument("--sampler", choices=["musical", "official"], default="musical",
+                        help="musical (default): chords change on bar lines and cuts as busy "
+                        "as the picture, in key, from the model's likely chords; official: one "
+                        "draw per second with at most 2 repeats, as the Video2Music code")
     parser.add_argument("--register", choices=list(REGISTERS), default=DEFAULT_REGISTER,
                         help="where the chords sit (default: %(default)s)")
     parser.add_argument("--clip-weights", type=Path, default=None,
@@ -152,7 +156,8 @@ def run_render(args: argparse.Namespace) -> int:
                             regression_checkpoint=args.regression_checkpoint,
                             cut_align=not args.no_cut_align, register=args.register,
                             clip_weights=args.clip_weights, tempo_range=args.tempo_range,
-                            tempo_map=args.tempo_map, harmonic_rhythm=args.harmonic_rhythm)
+                            tempo_map=args.tempo_map, harmonic_rhythm=args.harmonic_rhythm,
+                            sampler=args.sampler)
     _check_outputs(args)  # the video itself is checked where it is opened (analyze_video)
     if args.keep is not None:
         check_output_path(args.output, (args.keep,), what="MIDI output")

@@ -22,8 +22,13 @@ from v2m_bridge.data.corpora import (
     split_of,
 )
 from v2m_bridge.data.muvi_sync import write_song, write_splits
+from v2m_bridge.data.section_conditioning import derive_section_conditioning
 
 log = logging.getLogger(__name__)
+
+CONDITIONING_KINDS = ("sections", "chords")
+"""``sections``: non-leaking inputs (:mod:`.section_conditioning`, the starter model's);
+``chords``: the earlier recipe derived from nearby chords (:mod:`.conditioning`), which leaks."""
 
 
 @dataclass
@@ -40,16 +45,23 @@ def song_seed(song_id: str, seed: int) -> int:
 
 
 def import_songs(songs: Iterable[SongChords], out_dir: Path, seed: int = 0,
-                 recipe: ConditioningRecipe = DEFAULT_RECIPE) -> ImportSummary:
+                 recipe: ConditioningRecipe = DEFAULT_RECIPE,
+                 conditioning: str = "sections") -> ImportSummary:
     """Write each song's chords and derived conditioning, then the split files."""
+    if conditioning not in CONDITIONING_KINDS:
+        raise CorpusError(f"conditioning must be one of {CONDITIONING_KINDS}, got "
+                          f"{conditioning!r}")
     summary = ImportSummary()
     split_ids: dict[str, list[str]] = {"train": [], "val": [], "test": []}
     for song in songs:
         if len(song.chords) < 2:
             log.warning("%s: shorter than 2 s, skipped", song.song_id)
             continue
-        derived = derive_conditioning(song.chords, song.phrase_starts, song.section_starts,
-                                      song_seed(song.song_id, seed), recipe)
+        if conditioning == "sections":
+            derived = derive_section_conditioning(song.chords, song_seed(song.song_id, seed))
+        else:
+            derived = derive_conditioning(song.chords, song.phrase_starts, song.section_starts,
+                                          song_seed(song.song_id, seed), recipe)
         write_song(out_dir, song.song_id, [c.symbol for c in song.chords], song.mode,
                    derived.emotion, derived.motion, derived.scene_offset)
         split = split_of(song.group)
@@ -65,7 +77,8 @@ def import_songs(songs: Iterable[SongChords], out_dir: Path, seed: int = 0,
 
 
 def import_corpora(out_dir: Path, pop909: Path | None = None, billboard: Path | None = None,
-                   seed: int = 0, limit: int | None = None) -> ImportSummary:
+                   seed: int = 0, limit: int | None = None,
+                   conditioning: str = "sections") -> ImportSummary:
     """Import the given corpora (at least one); ``limit`` caps songs per corpus (for tests)."""
     if pop909 is None and billboard is None:
         raise CorpusError("give at least one corpus folder (POP909 or McGill Billboard)")
@@ -74,7 +87,8 @@ def import_corpora(out_dir: Path, pop909: Path | None = None, billboard: Path | 
         sources.append(_take(iter_pop909(Path(pop909)), limit))
     if billboard is not None:
         sources.append(_take(iter_billboard(Path(billboard)), limit))
-    return import_songs((song for source in sources for song in source), Path(out_dir), seed)
+    return import_songs((song for source in sources for song in source), Path(out_dir), seed,
+                        conditioning=conditioning)
 
 
 def _take(songs: Iterable[SongChords], limit: int | None) -> Iterable[SongChords]:

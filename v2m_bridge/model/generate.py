@@ -10,11 +10,13 @@ primed with the last ``window_overlap`` chords already chosen, so the progressio
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from functools import lru_cache
 
 import numpy as np
 import torch
 
+from v2m_bridge.data.emotion_map import emotion_chord_matrix
 from v2m_bridge.errors import FeatureError, V2MError
 from v2m_bridge.features import (
     SEMANTIC_DIM,
@@ -23,6 +25,17 @@ from v2m_bridge.features import (
     one_hot_emotion,
 )
 from v2m_bridge.model.amt import AMT
+from v2m_bridge.model.musical import (
+    MAJOR_SCALE,
+    MUSICAL_KEY_PENALTY,
+    MUSICAL_OVERRIDE_BIAS,
+    MUSICAL_TEMPERATURE,
+    MUSICAL_TOP_P,
+    HarmonicRhythm,
+    change_plan,
+    in_scale_mask,
+    scale_of_chords,
+)
 from v2m_bridge.vocab import (
     C_MAJOR,
     END_CHORD_ID,
@@ -103,7 +116,13 @@ class ConditioningInputs:
 
 @dataclass(frozen=True)
 class GenerationOptions:
-    """How to sample. Defaults follow the official sampler (no N, at most 2 repeats in a row)."""
+    """How to sample. Defaults follow the official sampler (no N, at most 2 repeats in a row).
+
+    The musical sampler (:func:`v2m_bridge.model.musical.musical_options`, what ``render`` and
+    ``chords`` use by default) sets ``rhythm`` (chords change only where the plan says, see
+    :mod:`v2m_bridge.model.musical`), ``key_penalty`` (keep the key), ``top_p``, ``temperature``
+    and no repeat cap.
+    """
 
     n_chords: int | None = None  # None: one per second of video
     key: Key = C_MAJOR  # the model sees only the mode; the tonic places the primer
@@ -117,6 +136,11 @@ class GenerationOptions:
     emotion_override: np.ndarray | None = None  # (6,) or (T, 6)
     emotion_weight: float = 1.0  # 0: video emotion only, 1: override only
     window_overlap: int = 100  # chords carried into each new window of a long video
+    rhythm: HarmonicRhythm | None = None  # set: a change plan from the inputs decides when
+    change_plan: Sequence[int] | None = None  # per second: 0 hold, 1 change, 2 free choice
+    key_penalty: float | None = None  # nats off chords with a tone outside `scale`
+    scale: Sequence[int] | None = None  # kept key, normalised frame; None: from the primer
+    override_bias: float = 0.0  # nats added to the qualities of an emotion_override's emotion
 
     def __post_init__(self) -> None:
         if isinstance(self.primer, str):
@@ -135,6 +159,8 @@ class GenerationOptions:
                                                 f"{self.emotion_weight}"),
             (self.window_overlap >= 0, f"window_overlap must be >= 0, got "
                                        f"{self.window_overlap}"),
+            (self.key_penalty is None or self.key_penalty >= 0,
+             f"key_penalty must be >= 0, got {self.key_penalty}"),
         ]
         for ok, message in checks:
             if not ok:
@@ -149,10 +175,28 @@ class GenerationOptions:
 
 def sample_next_chord(logits: torch.Tensor, history: Sequence[Chord], options: GenerationOptions,
                       generator: torch.Generator) -> Chord:
-    """Draw the next chord from ``(159,)`` logits under the options' constraints."""
+    """Draw the next chord from ``(159,)`` logits under the options' constraints.
+
+    With a ``change_plan``, second ``len(history)`` keeps the previous chord unless the plan
+    starts a new one there, and a planned change never repeats the previous chord.
+    """
+    plan = options.change_plan
+    second = len(history)
+    if plan is not None and history and second < len(plan) and not plan[second]:
+        return history[-1]
     logits = logits[:END_CHORD_ID].float().cpu().clone()  # END and PAD are never generated
     if not options.allow_no_chord:
         logits[N_CHORD_ID] = float("-inf")
+    if (plan is not None and history and second < len(plan) and plan[second] == 1
+            and history[-1].id < END_CHORD_ID):  # 2: a free choice that may repeat
+        logits[history[-1].id] = float("-inf")
+    if options.key_penalty:
+        outside = ~_scale_mask(tuple(options.scale or MAJOR_SCALE))
+        logits[outside] -= options.key_penalty
+    if options.override_bias and options.emotion_override is not None:
+        override = np.asarray(options.emotion_override, dtype=np.float32)
+        row = override if override.ndim == 1 else override[min(second, len(override)) - 1]
+        logits += options.override_bias * torch.from_numpy(row @ _EMOTION_CHORDS)
     repeats = options.max_repeats
     if repeats and len(history) >= repeats and len(set(history[-repeats:])) == 1:
         logits[history[-1].id] = float("-inf")
@@ -167,6 +211,37 @@ def sample_next_chord(logits: torch.Tensor, history: Sequence[Chord], options: G
         drop = torch.cumsum(sorted_probs, 0) - sorted_probs >= options.top_p
         probs[order[drop]] = 0.0
     return chord_from_id(int(torch.multinomial(probs, 1, generator=generator)))
+
+
+_EMOTION_CHORDS = emotion_chord_matrix()[:, :END_CHORD_ID]  # (6, 157) official table
+
+
+@lru_cache(maxsize=16)
+def _scale_mask(scale: tuple[int, ...]) -> torch.Tensor:
+    mask = torch.from_numpy(in_scale_mask(scale))
+    mask[N_CHORD_ID] = True  # N is handled by allow_no_chord, not by the key
+    return mask
+
+
+def _with_plan(options: GenerationOptions, inputs: ConditioningInputs,
+               n_chords: int) -> GenerationOptions:
+    """Fill in the change plan and the kept key of the musical sampler."""
+    changes = {}
+    if options.rhythm is not None and options.change_plan is None:
+        offsets = np.ones(n_chords, np.float32)
+        motion = np.zeros(n_chords, np.float32)
+        known = min(n_chords, inputs.n_seconds)
+        offsets[:known] = inputs.scene_offset[:known]
+        motion[:known] = inputs.motion[:known]
+        if known < n_chords:  # seconds past the video continue its last scene
+            last = offsets[known - 1] if known else 0.0
+            offsets[known:] = last + np.arange(1, n_chords - known + 1)
+        changes["change_plan"] = tuple(int(x) for x in change_plan(
+            offsets, motion, options.rhythm, options.seed))
+    if options.key_penalty and options.scale is None:
+        primer = options.normalised_primer() if options.primer else []
+        changes["scale"] = scale_of_chords(primer) if primer else MAJOR_SCALE
+    return replace(options, **changes) if changes else options
 
 
 def _tokens(chord: Chord, device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
@@ -243,6 +318,17 @@ def generate_chords(amt: AMT, inputs: ConditioningInputs,
         return []
     if options.emotion_override is not None:
         inputs = inputs.with_emotion(options.emotion_override, options.emotion_weight)
+    pickup = options.rhythm is not None and not options.primer
+    if pickup:
+        # The musical sampler lets the model choose the first chord too: the tonic becomes a
+        # pickup second before the video (fed with the first second's features) that is not
+        # returned, and the first real second is a free choice (the tonic may stay).
+        n_chords += 1
+        inputs = ConditioningInputs(*(np.concatenate([a[:1], a]) for a in (
+            inputs.semantic, inputs.scene_offset, inputs.motion, inputs.emotion)))
+        plan = _with_plan(options, inputs.window(1, n_chords), n_chords - 1).change_plan
+        options = replace(options, change_plan=(1, 2, *plan[1:]))
+    options = _with_plan(options, inputs, n_chords)
     generator = torch.Generator()
     if options.seed is None:
         generator.seed()
@@ -271,4 +357,23 @@ def generate_chords(amt: AMT, inputs: ConditioningInputs,
             start = stop - overlap
     finally:
         amt.train(was_training)
-    return chords
+    return chords[1:] if pickup else chords
+
+
+def musical_options(*, key=None, primer=(), seed: int | None = None,
+                    emotion_override: np.ndarray | None = None, tempo_bpm: float = 120.0,
+                    beats_per_bar: int = 4, top_p: float | str | None = "default",
+                    temperature: float | None = None, **overrides):
+    """:class:`~v2m_bridge.model.generate.GenerationOptions` of the musical sampler (the default
+    of ``render`` and ``chords``); ``overrides`` replace any other field. ``top_p`` and
+    ``temperature`` default to :data:`MUSICAL_TOP_P` and :data:`MUSICAL_TEMPERATURE`."""
+    rhythm = overrides.pop("rhythm", None) or HarmonicRhythm(tempo_bpm=tempo_bpm,
+                                                            beats_per_bar=beats_per_bar)
+    values = {"key": key or C_MAJOR, "primer": primer, "seed": seed,
+              "emotion_override": emotion_override,
+              "top_p": MUSICAL_TOP_P if top_p == "default" else top_p,
+              "temperature": MUSICAL_TEMPERATURE if temperature is None else temperature,
+              "max_repeats": None, "rhythm": rhythm,
+              "key_penalty": MUSICAL_KEY_PENALTY, "override_bias": MUSICAL_OVERRIDE_BIAS,
+              **overrides}
+    return GenerationOptions(**values)

@@ -106,10 +106,13 @@ def heuristic_dynamics(motion: np.ndarray, scene_offset: np.ndarray,
       (exciting 1.0, fearful 0.8, tense 0.7, neutral 0.4, sad 0.15, relaxing 0.1);
     * ``s``, scene lift: ``exp(-(scene_offset - 1) / 3)``, 1.0 on the first second of a shot.
 
-    Then ``density = 40 * (0.45 m + 0.40 a + 0.15 s)`` and
-    ``loudness = 0.5 * (0.15 + 0.35 m + 0.35 a + 0.15 s)``, both smoothed with a centred
-    3-second moving average so the arrangement breathes rather than jumps. Busy, exciting
-    footage gets dense, loud arpeggios; static, calm footage gets sparse, soft ones.
+    Their mix ``x = min(0.6 m + 0.35 a + 0.2 s, 1)`` is how active the picture is. Then
+    ``density = 40 x`` and ``loudness = 0.5 x³``, both smoothed with a centred 3-second moving
+    average so the arrangement breathes rather than jumps. The cube spreads the official
+    velocity curve (``level ** 0.3``, which squeezes loud levels together) over its whole range:
+    a still shot (x ≈ 0.2) plays near velocity 49, a moving one (x ≈ 0.55) near 85, action with
+    cuts (x → 1) near 112.
+    Busy, exciting footage gets dense, loud arpeggios; static, calm footage sparse, soft ones.
 
     Args:
         motion: (T,) official motion values, 0..255.
@@ -130,8 +133,9 @@ def heuristic_dynamics(motion: np.ndarray, scene_offset: np.ndarray,
     arousal = np.clip(emotion_arr @ EMOTION_AROUSAL, 0.0, 1.0)
     scene_lift = np.exp(-np.maximum(offset_arr - 1.0, 0.0) / SCENE_LIFT_DECAY_S)
 
-    density = MAX_NOTE_DENSITY * (0.45 * moving + 0.40 * arousal + 0.15 * scene_lift)
-    loudness = 0.5 * (0.15 + 0.35 * moving + 0.35 * arousal + 0.15 * scene_lift)
+    active = np.clip(0.6 * moving + 0.35 * arousal + 0.2 * scene_lift, 0.0, 1.0)
+    density = MAX_NOTE_DENSITY * active
+    loudness = 0.5 * active ** 3
     return Dynamics(
         note_density=np.clip(_moving_average(density, SMOOTHING_WINDOW_S), 0, MAX_NOTE_DENSITY),
         loudness=np.clip(_moving_average(loudness, SMOOTHING_WINDOW_S), 0.0, 0.5),

@@ -36,6 +36,7 @@ from v2m_bridge.model import (
     AMTConfig,
     RegressionConfig,
     VideoRegression,
+    load_amt,
     save_amt,
     save_regression,
 )
@@ -198,8 +199,12 @@ def _write_history(out_dir: Path, history: list[EpochRecord]) -> None:
 
 def train_amt(data_dir: Path, out_dir: Path, amt_config: AMTConfig | None = None,
               config: TrainConfig | None = None, resume: bool = False,
-              metadata: dict | None = None) -> TrainResult:
-    """Train an AMT on a MuVi-Sync layout folder; see the module docstring for the outputs."""
+              metadata: dict | None = None, init: Path | None = None) -> TrainResult:
+    """Train an AMT on a MuVi-Sync layout folder; see the module docstring for the outputs.
+
+    ``init``: start from this checkpoint's weights (same architecture) instead of a random
+    initialisation; the optimiser and schedule start fresh.
+    """
     config = config or TrainConfig()
     data_dir, out_dir = Path(data_dir), Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -219,6 +224,12 @@ def train_amt(data_dir: Path, out_dir: Path, amt_config: AMTConfig | None = None
                             f"{amt_config.max_sequence_video})")
     torch.manual_seed(config.seed)
     model = AMT(amt_config).to(device)
+    if init is not None and not state:
+        source = load_amt(init)
+        if source.config.to_dict() != amt_config.to_dict():
+            raise TrainingError(f"{init}: its architecture {source.config.to_dict()} differs "
+                                f"from the one to train {amt_config.to_dict()}")
+        model.load_state_dict({k: v.float() for k, v in source.state_dict().items()})
     if ignore_semantic:
         silence_semantic_input(model)
     optimizer = torch.optim.AdamW(model.parameters(), lr=config.learning_rate,
@@ -229,6 +240,7 @@ def train_amt(data_dir: Path, out_dir: Path, amt_config: AMTConfig | None = None
         "trained_on": str(data_dir),
         "train_config": asdict(config),
         "semantic_input": "ignored (weights zeroed)" if ignore_semantic else "used",
+        **({"initialised_from": Path(init).name} if init is not None else {}),
         **(metadata or {}),
     }
 

@@ -22,7 +22,11 @@ from v2m_bridge.video.clip_features import (
     find_clip_weights,
 )
 from v2m_bridge.video.decode import check_video_path, decode_video
-from v2m_bridge.video.fallback_emotion import estimate_emotion, frame_colour_stats
+from v2m_bridge.video.fallback_emotion import (
+    FALLBACK_EMOTION_VERSION,
+    estimate_emotion,
+    frame_colour_stats,
+)
 from v2m_bridge.video.scenes import DEFAULT_DETECTOR, DETECTORS
 
 logger = logging.getLogger(__name__)
@@ -66,6 +70,8 @@ def analyze_video(
         "clip_model": CLIP_MODEL_NAME if weights else "none",
         "clip_weights": weights.identity if weights else "none",
     }
+    if not weights:  # the fallback's reading changed with issue 12: old cache entries are stale
+        settings["fallback_emotion"] = FALLBACK_EMOTION_VERSION
     cache = FeatureCache() if use_cache else None
     key = None
     if cache is not None:
@@ -124,7 +130,7 @@ def extract_features(
     else:
         _warn_fallback_once()
         semantic = np.zeros((n_seconds, SEMANTIC_DIM), np.float32)
-        emotion = estimate_emotion(np.stack(colour_stats), decoded.motion)
+        emotion = estimate_emotion(np.stack(colour_stats), decoded.motion, decoded.cut_times)
         provenance = "fallback"
     return VideoFeatures(
         source=str(path),
