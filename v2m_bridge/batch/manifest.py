@@ -3,7 +3,9 @@
 It lives beside the outputs (or in the feature cache for ``batch analyze``), is rewritten
 atomically as the batch advances, and is what makes a rerun cheap: an input whose record is
 ``done``, whose file has the same size and modification time, and whose output still exists is
-skipped without any work. A record made under other settings (``fingerprint``) does not count.
+skipped without any work; so is one that failed and has not changed since (unless the
+batch is told to retry failures). A record made under other settings (``fingerprint``) does
+not count.
 """
 
 from __future__ import annotations
@@ -92,6 +94,13 @@ class Manifest:
         if file_stamp(video) != (record.size, record.mtime_ns):
             return None
         return record if output_exists(record) else None
+
+    def already_failed(self, video: Path) -> VideoRecord | None:
+        """The earlier ``failed`` record of ``video`` if the file has not changed since."""
+        record = self.previous.get(str(video))
+        if record is None or record.status != FAILED or record.size is None:
+            return None
+        return record if file_stamp(video) == (record.size, record.mtime_ns) else None
 
     def set(self, record: VideoRecord) -> None:
         self.records[record.path] = record

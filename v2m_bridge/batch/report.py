@@ -19,6 +19,7 @@ def summary_lines(records: Iterable[VideoRecord], wall_s: float, *, manifest_pat
     from_cache = [r for r in done if r.cached and not r.duplicate_of]
     duplicates = [r for r in done if r.duplicate_of]
     failed = [r for r in records if r.status == FAILED]
+    failed_before = [r for r in failed if r.wall_s is None and r.size is not None]
     frames = sum(r.frames or 0 for r in done)
     seconds = sum(r.seconds or 0 for r in done)
     per_minute = 60.0 * len(done) / wall_s if wall_s > 0 else 0.0
@@ -27,7 +28,8 @@ def summary_lines(records: Iterable[VideoRecord], wall_s: float, *, manifest_pat
         ("from the cache", len(from_cache), "same content and settings analysed before"),
         ("duplicates", len(duplicates), "same content as another video of this batch"),
         ("already done", len(skipped), "skipped: unchanged since the last run"),
-        ("failed", len(failed), "see below and the manifest"),
+        ("failed", len(failed) - len(failed_before), "see below and the manifest"),
+        ("failed before", len(failed_before), "unchanged since: not retried (--retry-failed)"),
         ("ignored", sum(r.status == IGNORED for r in records), "not videos, or named twice"),
         ("interrupted", sum(r.status == INTERRUPTED for r in records), "run again to finish"),
     ]

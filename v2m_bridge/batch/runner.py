@@ -95,20 +95,24 @@ def run_batch(
     stop: threading.Event | None = None,
     show_progress: bool = True,
     on_record: Callable[[VideoRecord], None] | None = None,
+    before_work: Callable[[], None] | None = None,
+    retry_failed: bool = False,
 ) -> BatchReport:
     """Analyse (and, with ``render``, compose and write) ``videos`` on the connected cluster.
 
     Results go to the feature cache of ``plan`` (and ``render.out_dir``); every input gets a
     record in ``manifest``, which is saved as the batch advances and at the end. ``stop`` ends
     the batch early: work in flight is cancelled and its videos are recorded as interrupted.
+    ``before_work`` is called once there is work to do (the CLI connects to Ray then, so a
+    rerun with nothing left to do starts no cluster).
     """
     return _Batch(videos, plan, manifest, problems, render, clip_actors, stop, show_progress,
-                  on_record).run()
+                  on_record, before_work, retry_failed).run()
 
 
 class _Batch:
     def __init__(self, videos, plan, manifest, problems, render, clip_actors, stop,
-                 show_progress, on_record) -> None:
+                 show_progress, on_record, before_work, retry_failed) -> None:
         self.videos = list(videos)
         self.plan = plan
         self.manifest = manifest
@@ -118,6 +122,8 @@ class _Batch:
         self.stop = stop or threading.Event()
         self.show_progress = show_progress
         self.on_record = on_record
+        self.before_work = before_work
+        self.retry_failed = retry_failed
         self.cache = plan.cache()
         self.settings = plan.settings()
         self.inflight: dict[ray.ObjectRef, tuple[str, object]] = {}
@@ -143,6 +149,8 @@ class _Batch:
                                    "{postfix}")
         try:
             if todo:
+                if self.before_work is not None:
+                    self.before_work()
                 if self.plan.uses_clip:
                     self._start_clip_pool()
                 for index in todo:
@@ -169,6 +177,8 @@ class _Batch:
         outputs: dict[Path, Path] = {}
         for index, video in enumerate(self.videos):
             previous = self.manifest.already_done(video, self._output_exists)
+            if previous is None and not self.retry_failed:
+                previous = self.manifest.already_failed(video)
             if previous is not None:
                 self.manifest.set(replace(previous, wall_s=None))
                 continue
@@ -313,6 +323,8 @@ class _Batch:
     def _fail(self, index: int, error: str) -> None:
         record = self.records.get(index) or VideoRecord(str(self.videos[index]), FAILED)
         record.status, record.error = FAILED, error
+        stamp = file_stamp(self.videos[index])
+        record.size, record.mtime_ns = stamp if stamp else (None, None)
         self.records[index] = record
         logger.debug("%s failed: %s", self.videos[index], error)
         self._finish(index, record)

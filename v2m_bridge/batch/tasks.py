@@ -34,9 +34,10 @@ TASK_RETRIES = 3
 ACTOR_RESTARTS = 3
 
 
-@ray.remote(num_cpus=0.5, max_retries=TASK_RETRIES)
+@ray.remote(num_cpus=1, max_retries=TASK_RETRIES)
 def digest_task(path: str) -> str:
-    """SHA-256 of the video's bytes (it reads the file; little CPU)."""
+    """SHA-256 of the video's bytes (it reads the file; little CPU, but a whole CPU so that
+    the same two workers per 2 CPUs serve every stage instead of more being started)."""
     return file_digest(check_video_path(path))
 
 

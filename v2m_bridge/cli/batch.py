@@ -111,6 +111,8 @@ def _cluster_options(parser: argparse.ArgumentParser) -> None:
                        help="CPUs of the local cluster (default: all)")
     group.add_argument("--clip-actors", type=int, default=None, metavar="N",
                        help="CLIP actors (default: one per GPU, or 1 on CPU)")
+    group.add_argument("--retry-failed", action="store_true",
+                       help="retry videos that failed before even if they have not changed")
     group.add_argument("--no-progress", action="store_true", help="no progress bar")
 
 
@@ -182,18 +184,25 @@ def _run(args: argparse.Namespace, job: str, inputs: list[Path], out_dir: Path |
             print(f"{problem.status}: {problem.path}: {problem.error}", file=sys.stderr)
         raise BatchError("no videos to process in " + ", ".join(map(str, inputs)))
 
-    cluster = connect(args.address, args.num_cpus)
-    print(f"Ray cluster: {cluster.address}, {cluster.nodes} node(s), {cluster.cpus:g} CPU(s), "
-          f"{cluster.gpus:g} GPU(s); {len(found.videos)} video(s)", file=sys.stderr)
+    clusters = []
+
+    def start_cluster() -> None:
+        cluster = connect(args.address, args.num_cpus)
+        clusters.append(cluster)
+        print(f"Ray cluster: {cluster.address}, {cluster.nodes} node(s), {cluster.cpus:g} "
+              f"CPU(s), {cluster.gpus:g} GPU(s); {len(found.videos)} video(s)", file=sys.stderr)
+
     stop = threading.Event()
     previous_handler = _stop_on_ctrl_c(stop)
     try:
         report = run_batch(found.videos, plan, manifest, problems=found.problems, render=render,
                            clip_actors=args.clip_actors, stop=stop,
-                           show_progress=not args.no_progress)
+                           show_progress=not args.no_progress, before_work=start_cluster,
+                           retry_failed=args.retry_failed)
     finally:
         signal.signal(signal.SIGINT, previous_handler)
-        disconnect(cluster)
+        for cluster in clusters:
+            disconnect(cluster)
     exported = ""
     if job == "export-dataset" and not report.interrupted:
         ids, written = write_export(found.videos, manifest, plan, out_dir,
