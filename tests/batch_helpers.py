@@ -55,3 +55,12 @@ class TinyClip:
             text_cfg=dict(context_length=77, vocab_size=49408, width=64, heads=2, layers=1))
         return ClipEncoder(model, open_clip.get_tokenizer(CLIP_MODEL_NAME), "cpu",
                            batch_size=self.batch_size)
+
+
+class BrokenClip:
+    """A CLIP factory whose weights do not load."""
+
+    def __call__(self):
+        from v2m_bridge.video.clip_features import ClipWeightsError
+
+        raise ClipWeightsError("stand-in weights do not load")

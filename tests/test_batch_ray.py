@@ -21,11 +21,19 @@ if shutil.which("ffmpeg") is None:
     pytest.skip("ffmpeg is needed to cut the test clips", allow_module_level=True)
 
 # These need ray, so they come after the skip above.
-from batch_helpers import CORRUPT, DUPLICATE, NOT_A_VIDEO, TinyClip, cut_clip, make_clip_folder  # noqa: E402
+from batch_helpers import (  # noqa: E402
+    CORRUPT,
+    DUPLICATE,
+    NOT_A_VIDEO,
+    BrokenClip,
+    TinyClip,
+    cut_clip,
+    make_clip_folder,
+)
 
 from v2m_bridge.batch.inputs import discover  # noqa: E402
 from v2m_bridge.batch.manifest import DONE, FAILED, IGNORED, INTERRUPTED, Manifest  # noqa: E402
-from v2m_bridge.batch.plan import AnalysisPlan  # noqa: E402
+from v2m_bridge.batch.plan import AnalysisPlan, BatchError  # noqa: E402
 from v2m_bridge.batch.runner import run_batch  # noqa: E402
 from v2m_bridge.cli import main  # noqa: E402
 from v2m_bridge.features import VideoFeatures  # noqa: E402
@@ -252,6 +260,18 @@ def test_clip_actors_give_the_numbers_of_the_in_process_encoder(ray_cluster, cli
     assert report.clip_actors == 1 and report.clip_device == "CPU"
     assert [r.status for r in report.records] == [DONE, DONE]
     assert npz_contents(tmp_path / "batch") == npz_contents(serial_cache)
+
+
+def test_clip_weights_that_do_not_load_stop_the_batch_with_the_reason(ray_cluster, clips,
+                                                                      tmp_path):
+    weights = tmp_path / "weights.pt"
+    weights.write_bytes(b"stand-in")
+    plan = AnalysisPlan(cache_dir=tmp_path / "cache", clip_weights=weights,
+                        encoder_factory=BrokenClip())
+    manifest = Manifest(tmp_path / "m.json", "analyze", {})
+    with pytest.raises(BatchError, match=r"could not start.*do not load"):
+        run_batch([clips / "clip01.mp4"], plan, manifest, show_progress=False)
+    assert manifest.path.is_file() and not partial_files(tmp_path / "cache")
 
 
 def test_stop_cancels_the_rest_leaves_no_partial_files_and_a_rerun_finishes(

@@ -38,7 +38,7 @@ from v2m_bridge.batch.manifest import (
     VideoRecord,
     file_stamp,
 )
-from v2m_bridge.batch.plan import AnalysisPlan
+from v2m_bridge.batch.plan import AnalysisPlan, BatchError
 from v2m_bridge.features import VideoFeatures
 from v2m_bridge.options import RenderOptions
 from v2m_bridge.output.midi_file import write_midi
@@ -205,12 +205,18 @@ class _Batch:
 
     def _start_clip_pool(self) -> None:
         gpus = ray.cluster_resources().get("GPU", 0.0)
-        on_gpu = (gpus >= 1 and self.plan.device in (None, "", "auto")) or \
-            (self.plan.device or "").startswith("cuda")
+        wants_gpu = (self.plan.device or "").startswith("cuda")
+        if wants_gpu and gpus < 1:
+            raise BatchError(f"--device {self.plan.device} asks for CLIP on a GPU, but the Ray "
+                             "cluster has none; leave out --device or use --device cpu")
+        on_gpu = wants_gpu or (gpus >= 1 and self.plan.device in (None, "", "auto"))
         count = self.clip_actor_count or (int(gpus) if on_gpu else 1)
-        self.clip = tasks.start_clip_pool(self.plan.make_encoder_factory(), count,
-                                          gpus_each=1.0 if on_gpu else 0.0,
-                                          cpus_each=0.0 if on_gpu else 1.0)
+        try:
+            self.clip = tasks.start_clip_pool(self.plan.make_encoder_factory(), count,
+                                              gpus_each=1.0 if on_gpu else 0.0,
+                                              cpus_each=0.0 if on_gpu else 1.0)
+        except RayError as err:
+            raise BatchError(f"the CLIP actors could not start: {_error_text(err)}") from None
         self.report.clip_actors = count
         self.report.clip_device = "GPU" if on_gpu else "CPU"
 

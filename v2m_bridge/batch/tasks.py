@@ -21,6 +21,7 @@ from dataclasses import dataclass
 import numpy as np
 import ray
 
+from v2m_bridge.batch.plan import BatchError
 from v2m_bridge.features import VideoFeatures
 from v2m_bridge.music.arrangement import Composition
 from v2m_bridge.options import RenderOptions
@@ -46,11 +47,20 @@ class ClipActor:
     """One CLIP encoder, loaded once, encoding the batches the decode tasks send."""
 
     def __init__(self, factory: Callable[[], object]) -> None:
-        self.encoder = factory()
+        # A model that does not load is reported by describe(), with its own message, rather
+        # than as Ray's "actor died" (and is not retried: it would fail again).
+        self.encoder = None
+        self.error: str | None = None
+        try:
+            self.encoder = factory()
+        except Exception as err:  # weights files raise torch, pickle, zip or our errors
+            self.error = f"{type(err).__name__}: {err}"
 
-    def describe(self) -> tuple[int, str]:
-        """(batch size, device) of the encoder."""
-        return int(self.encoder.batch_size), str(self.encoder.device)
+    def describe(self) -> tuple[int, str, str | None]:
+        """(batch size, device, None) of the encoder, or (0, "", the loading error)."""
+        if self.encoder is None:
+            return 0, "", self.error
+        return int(self.encoder.batch_size), str(self.encoder.device), None
 
     def encode(self, frames: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
         """Semantic (n, D) and emotion (n, 6) rows of ``frames`` (at most one batch)."""
@@ -76,9 +86,17 @@ def start_clip_pool(factory: Callable[[], object], count: int, gpus_each: float,
                           max_task_retries=TASK_RETRIES).remote(factory)
         for _ in range(count))
     described = ray.get([actor.describe.remote() for actor in actors])
-    sizes = {size for size, _ in described}
+    errors = sorted({error for _, _, error in described if error})
+    if errors:
+        for actor in actors:
+            ray.kill(actor)
+        raise BatchError(f"the CLIP actors could not start: {'; '.join(errors)}")
+    sizes = {size for size, _, _ in described}
     if len(sizes) != 1:  # mixed devices would batch differently from the one-video path
-        raise RuntimeError(f"CLIP actors disagree on their batch size: {described}")
+        for actor in actors:
+            ray.kill(actor)
+        raise BatchError(f"CLIP actors disagree on their batch size: {described}; give "
+                         "--device so that all of them use the same kind of device")
     return ClipPool(actors, sizes.pop())
 
 
