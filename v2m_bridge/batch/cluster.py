@@ -45,9 +45,16 @@ def connect(address: str | None = None, num_cpus: int | None = None) -> ClusterI
             try:
                 ray.init(address=address, log_to_driver=False, logging_level=logging.WARNING)
             except (ConnectionError, RuntimeError, ValueError) as err:
+                hint = ""
+                if address.startswith("ray://") and "RAY_AUTH_MODE" not in os.environ:
+                    # Ray's client sends the cluster's token only when told to.
+                    hint = (" If the cluster uses token authentication (Ray's default), set "
+                            "RAY_AUTH_MODE=token with the head's ~/.ray/auth_token here or "
+                            "RAY_AUTH_TOKEN.")
                 raise BatchError(f"cannot join the Ray cluster at {address!r}: {err}. "
                                  "Start one with `ray start --head` (see README, Scaling out) "
-                                 "or leave out --address to run on this machine") from err
+                                 "or leave out --address to run on this machine." + hint) \
+                    from err
         else:
             python_path = os.pathsep.join(
                 p for p in (_CODE_ROOT, os.environ.get("PYTHONPATH")) if p)
