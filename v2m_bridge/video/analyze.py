@@ -35,6 +35,19 @@ logger = logging.getLogger(__name__)
 ProgressCallback = Callable[[float, str], None]
 
 
+def cache_settings(detector: str, weights: ClipWeights | None) -> dict[str, str]:
+    """The analysis settings recorded with features and keying the feature cache (the one-video
+    and the batch paths share them, so they share cache entries)."""
+    settings = {
+        "detector": detector,
+        "clip_model": CLIP_MODEL_NAME if weights else "none",
+        "clip_weights": weights.identity if weights else "none",
+    }
+    if not weights:  # the fallback's reading changed with issue 12: old cache entries are stale
+        settings["fallback_emotion"] = FALLBACK_EMOTION_VERSION
+    return settings
+
+
 def analyze_video(
     path: str | Path,
     *,
@@ -65,13 +78,7 @@ def analyze_video(
                        f"{', '.join(DETECTORS)}")
     path = check_video_path(path)
     weights = _resolve_weights(clip_weights, allow_download)
-    settings = {
-        "detector": detector,
-        "clip_model": CLIP_MODEL_NAME if weights else "none",
-        "clip_weights": weights.identity if weights else "none",
-    }
-    if not weights:  # the fallback's reading changed with issue 12: old cache entries are stale
-        settings["fallback_emotion"] = FALLBACK_EMOTION_VERSION
+    settings = cache_settings(detector, weights)
     cache = FeatureCache() if use_cache else None
     key = None
     if cache is not None:
