@@ -147,12 +147,12 @@ def main(argv: list[str] | None = None) -> int:
 
     import torch
 
-    from v2m_bridge.data.dataset import read_split
+    from v2m_bridge.data.muvi_sync import read_split
     from v2m_bridge.model import ConditioningInputs, GenerationOptions, generate_chords
     from v2m_bridge.model import generate as musical_module  # the sampler presets live there
-    from v2m_bridge.model.loading import amt_from_option
+    from v2m_bridge.model.loading import load_chord_model
     from v2m_bridge.options import RenderOptions
-    from v2m_bridge.pipeline import ChordModel, compose_features
+    from v2m_bridge.pipeline import compose_features
     from v2m_bridge.training import musicality as mu
     from v2m_bridge.video import analyze_video
     from v2m_bridge.vocab import MINOR_FAMILY
@@ -164,9 +164,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.temperature is not None:
         musical_module.MUSICAL_TEMPERATURE = args.temperature
 
-    amt = amt_from_option(str(args.checkpoint) if args.checkpoint else None,
-                          torch.device("cpu"))
-    model = ChordModel(amt, "bench", None)
+    model = load_chord_model(str(args.checkpoint) if args.checkpoint else None, "cpu")
+    amt = model.amt
     train = read_split(args.data, "train")
     test = read_split(args.data, "test")
     bigram = mu.ChangeBigram(mu.song_chords(s) for s in train)
