@@ -1,0 +1,300 @@
+"""Rank a library index for a video, explain the ranking, and build a temp track.
+
+* Whole video: its clip embedding against every piece's clip embedding.
+* Per scene (between cuts): the scene's segment embedding against every excerpt's; at most one
+  excerpt per piece in a scene's list.
+
+The score is the cosine similarity in the embedding (−1..1). Each candidate says why, in three
+plain lines computed from the features (not from the network): **mood** (the picture's leading
+emotions vs the music's share of minor-family chords and the emotion its chord qualities vote
+for), **pace** (cuts per minute and motion vs chord changes per minute and tempo) and **harmonic
+rhythm vs cut rate** (chord changes per cut).
+
+The **temp track** strings the best excerpt of each scene along the scenes: each excerpt is
+stretched to its scene, its chord changes snapped to the beat grid of the chosen tempo (the scene
+start stays on the cut), and its chords moved from the C major / A minor frame into one key.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from v2m_bridge.config import DEFAULT_TEMPO_BPM
+from v2m_bridge.features import EMOTION_LABELS, VideoFeatures
+from v2m_bridge.music.arrangement import Composition
+from v2m_bridge.music.events import CHORDS_CHANNEL, NoteEvent
+from v2m_bridge.music.voicing import voice_progression
+from v2m_bridge.output.midi_file import write_midi
+from v2m_bridge.retrieval.embedding import RetrievalEmbedding, encode, label_of
+from v2m_bridge.retrieval.index import LibraryError, LibraryIndex
+from v2m_bridge.retrieval.inputs import video_inputs
+from v2m_bridge.retrieval.music_features import chord_change_rate, emotion_histogram, minor_share
+from v2m_bridge.vocab import C_MAJOR, Chord, Key, chord_from_id
+
+TEMP_TRACK_VELOCITY = 80
+_CANDIDATE_POOL = 200
+
+
+@dataclass(frozen=True)
+class Explanation:
+    mood: str
+    pace: str
+    harmonic_rhythm: str
+
+
+@dataclass(frozen=True)
+class Candidate:
+    rank: int
+    score: float
+    excerpt_id: str  # "<item id>@<start>-<end>" (seconds), for /v2m/use and the temp track
+    item_id: str
+    kind: str
+    source: str
+    start: int
+    end: int
+    chords: str  # the progression in the normalised frame, repeats merged
+    explanation: Explanation
+
+
+@dataclass
+class SceneMatch:
+    start: int
+    end: int
+    candidates: list[Candidate]
+
+
+@dataclass
+class MatchResult:
+    label: str
+    video: str
+    provenance: str
+    whole: list[Candidate]
+    scenes: list[SceneMatch] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def excerpt_id(item_id: str, start: int, end: int) -> str:
+    return f"{item_id}@{start}-{end}"
+
+
+def parse_excerpt_id(text: str) -> tuple[str, int, int]:
+    """``"pop909-001@16-32"`` → ``("pop909-001", 16, 32)``; a bare item id means the whole."""
+    item, sep, span = text.rpartition("@")
+    if not sep:
+        return text, 0, -1
+    try:
+        start, end = (int(v) for v in span.split("-", 1))
+    except ValueError:
+        raise LibraryError(f"bad excerpt id {text!r}; expected '<piece>@<start>-<end>'") from None
+    return item, start, end
+
+
+def progression_text(chord_ids: np.ndarray, limit: int = 12) -> str:
+    names: list[str] = []
+    for chord_id in chord_ids:
+        name = chord_from_id(int(chord_id)).name()
+        if not names or names[-1] != name:
+            names.append(name)
+    return " ".join(names[:limit]) + (" …" if len(names) > limit else "")
+
+
+# ---------------------------------------------------------------------------------------------
+# Explanations
+
+
+@dataclass(frozen=True)
+class _PictureStats:
+    emotion: np.ndarray
+    cuts_per_min: float
+    motion: float
+    seconds: int
+
+
+def _picture(features: VideoFeatures, start: int, end: int) -> _PictureStats:
+    offsets = features.scene_offset[start:end]
+    cuts = int(np.count_nonzero(offsets[1:] <= 1.0))
+    seconds = max(end - start, 1)
+    return _PictureStats(features.emotion[start:end].mean(axis=0), 60.0 * cuts / seconds,
+                         float(features.motion[start:end].mean()), seconds)
+
+
+def _top_emotions(emotion: np.ndarray) -> str:
+    order = np.argsort(emotion)[::-1][:2]
+    return ", ".join(f"{EMOTION_LABELS[i]} {emotion[i]:.2f}" for i in order)
+
+
+def explain(picture: _PictureStats, chord_ids: np.ndarray, tempo_bpm: float | None,
+            whole_scene: bool) -> Explanation:
+    music_emotion = emotion_histogram(chord_ids)
+    leaning = EMOTION_LABELS[int(np.argmax(music_emotion))]
+    mood = (f"picture {_top_emotions(picture.emotion)} · music {minor_share(chord_ids):.0%} "
+            f"minor-family chords, qualities lean {leaning}")
+    changes_per_min = 60.0 * chord_change_rate(chord_ids)
+    tempo = f", {tempo_bpm:.0f} bpm" if tempo_bpm else ""
+    pace = (f"picture {picture.cuts_per_min:.1f} cuts/min, motion {picture.motion:.1f} · music "
+            f"{changes_per_min:.1f} chord changes/min{tempo}")
+    if whole_scene:
+        per_scene = changes_per_min * picture.seconds / 60.0
+        rhythm = (f"one scene of {picture.seconds} s; the excerpt stretched over it changes "
+                  f"chord about {per_scene:.0f} times (every "
+                  f"{picture.seconds / max(per_scene, 1e-9):.1f} s)" if per_scene >= 1 else
+                  f"one scene of {picture.seconds} s; the excerpt holds one chord")
+    elif picture.cuts_per_min > 0:
+        rhythm = (f"{changes_per_min / picture.cuts_per_min:.1f} chord changes per cut "
+                  f"({changes_per_min:.1f} vs {picture.cuts_per_min:.1f} per min)")
+    else:
+        rhythm = f"no cuts; the music changes chord {changes_per_min:.1f} times a minute"
+    return Explanation(mood, pace, rhythm)
+
+
+# ---------------------------------------------------------------------------------------------
+# Ranking
+
+
+def _candidate(index: LibraryIndex, rank: int, score: float, item: int, start: int, end: int,
+               picture: _PictureStats, whole_scene: bool) -> Candidate:
+    record = index.items[item]
+    chords = index.item_chords(item)[start:end]
+    return Candidate(
+        rank=rank, score=round(float(score), 4), excerpt_id=excerpt_id(record.item_id, start, end),
+        item_id=record.item_id, kind=record.kind, source=record.source, start=start, end=end,
+        chords=progression_text(chords),
+        explanation=explain(picture, chords, record.tempo_bpm, whole_scene))
+
+
+def scene_bounds(features: VideoFeatures) -> list[tuple[int, int]]:
+    return [(s.start_second, s.end_second) for s in features.scene_segments()]
+
+
+def match_features(features: VideoFeatures, index: LibraryIndex, model: RetrievalEmbedding,
+                   *, top: int = 5, per_scene: bool = True,
+                   scenes: list[tuple[int, int]] | None = None) -> MatchResult:
+    """Rank ``index`` for ``features``: whole video (pieces) and, if ``per_scene``, each scene
+    (excerpts)."""
+    if len(index) == 0:
+        raise LibraryError("the library index is empty")
+    top = max(1, int(top))
+    rows = video_inputs(features.emotion, features.scene_offset, features.motion)
+    bounds = scenes if scenes is not None else scene_bounds(features)
+    clip, segs = encode(model, "video", [rows], [bounds if per_scene else []],
+                        [features.semantic])
+    item_scores = index.item_embeddings.astype(np.float32) @ clip[0]
+    whole_picture = _picture(features, 0, features.n_seconds)
+    order = np.argsort(-item_scores, kind="stable")[:top]
+    whole = [_candidate(index, rank, item_scores[i], int(i), 0, index.items[i].n_seconds,
+                        whole_picture, False) for rank, i in enumerate(order, start=1)]
+    result = MatchResult(label=label_of(model), video=features.source,
+                         provenance=features.provenance, whole=whole)
+    if features.provenance != "clip":
+        result.notes.append("video features are the fallback reading (no CLIP weights): "
+                            "emotion estimated from brightness, colour and motion")
+    if per_scene and len(segs[0]):
+        excerpt_emb = index.excerpt_embeddings.astype(np.float32)
+        scores = excerpt_emb @ segs[0].T  # (E, S)
+        for column, (start, end) in enumerate(bounds):
+            picture = _picture(features, start, end)
+            pool = np.argsort(-scores[:, column], kind="stable")[:_CANDIDATE_POOL]
+            seen: set[int] = set()
+            chosen: list[Candidate] = []
+            for e in pool:
+                item = int(index.excerpt_item[e])
+                if item in seen:
+                    continue
+                seen.add(item)
+                chosen.append(_candidate(index, len(chosen) + 1, scores[e, column], item,
+                                         int(index.excerpt_start[e]), int(index.excerpt_end[e]),
+                                         picture, True))
+                if len(chosen) == top:
+                    break
+            result.scenes.append(SceneMatch(start, end, chosen))
+    return result
+
+
+# ---------------------------------------------------------------------------------------------
+# Temp track
+
+
+def excerpt_chords(index: LibraryIndex, excerpt: str) -> tuple[np.ndarray, str]:
+    """The chord ids (normalised frame) of an excerpt id and its piece's mode."""
+    item_id, start, end = parse_excerpt_id(excerpt)
+    item = index.find(item_id)
+    chords = index.item_chords(item)
+    end = len(chords) if end < 0 else end
+    if not 0 <= start < end <= len(chords):
+        raise LibraryError(f"excerpt {excerpt!r} is outside {item_id} (0-{len(chords)} s)")
+    return chords[start:end], index.items[item].mode
+
+
+def stretch_to_grid(chord_ids: np.ndarray, start: float, end: float, beat: float,
+                    key: Key) -> list[tuple[float, float, Chord]]:
+    """Spans of an excerpt's per-second chords stretched over ``[start, end)``, changes snapped
+    to the beat grid (from ``start``), chords moved into ``key``; repeats merged."""
+    length = end - start
+    if length <= 0 or len(chord_ids) == 0:
+        return []
+    scale = length / len(chord_ids)
+    spans: list[tuple[float, float, Chord]] = []
+    for i, chord_id in enumerate(chord_ids):
+        chord = key.from_normalised(chord_from_id(int(chord_id)))
+        at = start + i * scale
+        snapped = start + round((at - start) / beat) * beat if i else start
+        snapped = min(max(snapped, start), end)
+        if spans and spans[-1][2] == chord:
+            continue
+        if spans and snapped <= spans[-1][0]:
+            spans[-1] = (spans[-1][0], end, chord)  # two changes on one beat: the later wins
+            continue
+        if spans:
+            spans[-1] = (spans[-1][0], snapped, spans[-1][2])
+        spans.append((snapped, end, chord))
+    return [s for s in spans if s[1] > s[0]]
+
+
+def build_temp_track(result: MatchResult, index: LibraryIndex, duration: float, *,
+                     key: Key = C_MAJOR, tempo_bpm: float = DEFAULT_TEMPO_BPM,
+                     choices: dict[int, str] | None = None) -> Composition:
+    """A chord track with the top excerpt of each scene (or ``choices[scene] = excerpt id``)."""
+    if not result.scenes:
+        raise LibraryError("a temp track needs per-scene matches (run with per_scene)")
+    beat = 60.0 / tempo_bpm
+    spans: list[tuple[float, float, Chord]] = []
+    provenance = {"temp track": result.label}
+    for number, scene in enumerate(result.scenes):
+        chosen = (choices or {}).get(number)
+        if chosen is None:
+            if not scene.candidates:
+                continue
+            chosen = scene.candidates[0].excerpt_id
+        chords, _mode = excerpt_chords(index, chosen)
+        end = min(float(scene.end), duration)
+        spans.extend(stretch_to_grid(chords, float(scene.start), end, beat, key))
+        provenance[f"scene {number + 1} ({scene.start}-{scene.end} s)"] = chosen
+    voicings = voice_progression([chord for _, _, chord in spans])
+    events: list[NoteEvent] = []
+    for (start, end, _chord), voicing in zip(spans, voicings, strict=True):
+        if voicing.is_silent:
+            continue
+        events.extend(NoteEvent(start, end, pitch, TEMP_TRACK_VELOCITY, CHORDS_CHANNEL)
+                      for pitch in sorted(set(voicing.pitches)))
+    events.sort()
+    return Composition(
+        events=events,
+        chord_spans=[(s, e, chord.name(flats=key.prefers_flats)) for s, e, chord in spans],
+        duration=duration, key=key, tempo_bpm=tempo_bpm,
+        notes=[result.label, "temp track: library excerpts strung along the scenes, transposed "
+               f"to {key.name} and stretched to {tempo_bpm:g} bpm; not generated"],
+        provenance=provenance)
+
+
+def write_temp_track(result: MatchResult, index: LibraryIndex, duration: float,
+                     path: str | os.PathLike, *, key: Key = C_MAJOR,
+                     tempo_bpm: float = DEFAULT_TEMPO_BPM) -> Path:
+    composition = build_temp_track(result, index, duration, key=key, tempo_bpm=tempo_bpm)
+    return write_midi(composition, path)
