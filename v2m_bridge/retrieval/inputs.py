@@ -30,7 +30,8 @@ def _local_rate(flags: np.ndarray) -> np.ndarray:
     width = 2 * _RATE_HALF_WINDOW + 1
     if len(flags) == 0:
         return flags.astype(np.float32)
-    return np.convolve(flags, np.ones(width) / width, mode="same").astype(np.float32)
+    padded = np.pad(np.asarray(flags, dtype=np.float64), _RATE_HALF_WINDOW)
+    return np.convolve(padded, np.ones(width) / width, mode="valid").astype(np.float32)
 
 
 def video_inputs(emotion: np.ndarray, scene_offset: np.ndarray, motion: np.ndarray) -> np.ndarray:

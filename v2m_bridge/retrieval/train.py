@@ -325,8 +325,9 @@ def evaluate_retrieval(model, pairs: Sequence[Pair], seed: int = EVAL_SEED,
     Rows: ``embedding`` (this model), ``random`` (mean over ``random_draws`` shuffles),
     ``emotion histogram`` (L1 distance between the video's mean emotion and the music's
     chord-quality emotion votes) and ``emotion + pace`` (that distance plus
-    ``|log cut rate − log(0.6 × chord change rate)|``). Derived video sides use a seed per song
-    from ``seed``, different from training.
+    ``|log cut rate − log(0.6 × chord change rate)|``) and ``emotion arc + pace`` (the emotion
+    distance taken per quarter of the clip, so the mood's course counts too). Derived video
+    sides use a seed per song from ``seed``, different from training.
     """
     if len(pairs) < 2:
         raise RetrievalTrainingError("need at least 2 pairs to evaluate retrieval")
@@ -357,6 +358,15 @@ def evaluate_retrieval(model, pairs: Sequence[Pair], seed: int = EVAL_SEED,
                             for p, n in zip(pairs, lengths, strict=True)])
     pace_distance = np.abs(np.log(cut_rate)[:, None] - np.log(change_rate)[None, :])
     results["emotion + pace"] = _metrics(_ranks(-(emotion_distance + 0.5 * pace_distance)))
+    arc_distance = np.zeros_like(emotion_distance)
+    for q in range(4):
+        v_q = np.stack([s.emotion[q * n // 4:max((q + 1) * n // 4, q * n // 4 + 1)].mean(0)
+                        for s, n in zip(sides, lengths, strict=True)])
+        m_q = np.stack([emotion_histogram(p.music.chord_ids[q * n // 4:
+                                                            max((q + 1) * n // 4, q * n // 4 + 1)])
+                        for p, n in zip(pairs, lengths, strict=True)])
+        arc_distance += np.abs(v_q[:, None, :] - m_q[None, :, :]).sum(-1) / 4
+    results["emotion arc + pace"] = _metrics(_ranks(-(arc_distance + 0.5 * pace_distance)))
     return results
 
 
