@@ -26,6 +26,7 @@ from pathlib import Path
 import cv2
 
 from v2m_bridge.video.analyze import extract_features
+from v2m_bridge.video.clip_features import CLIP_MODEL_NAME, ClipEncoder, build_clip_architecture
 from v2m_bridge.video.motion import MotionMeter
 
 DEFAULT_VIDEO = Path(__file__).resolve().parents[2] / "shared" / "data" / "videos" / "bbb_0_30.webm"
@@ -93,12 +94,6 @@ def clip_frames_per_second(video: Path, n_frames: int, device: str) -> tuple[flo
     """(preprocess frames/s, ViT-L-14-336 encode frames/s) with random weights."""
     import open_clip
     import torch
-
-    from v2m_bridge.video.clip_features import (
-        CLIP_MODEL_NAME,
-        ClipEncoder,
-        build_clip_architecture,
-    )
 
     encoder = ClipEncoder(build_clip_architecture(), open_clip.get_tokenizer(CLIP_MODEL_NAME),
                           device, batch_size=n_frames)

@@ -29,6 +29,11 @@ from pathlib import Path
 
 import numpy as np
 
+from v2m_bridge.osc.wire import osc_message
+
+# The daemon and OpenCV are imported inside main() and looped_frames(): the spawned sender process
+# imports this module again and must stay light (no torch, no OpenCV) to send on time.
+
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_VIDEO = ROOT.parent / "shared" / "data" / "videos" / "bbb_0_30.webm"
 SIXTEENTH_S = 0.125  # at the default 120 bpm
@@ -36,8 +41,6 @@ SIXTEENTH_S = 0.125  # at the default 120 bpm
 
 def send_frames(port: int, frames: list[tuple[float, ...]], base: float) -> None:
     """The sender process: each frame at ``base + media_time``."""
-    from v2m_bridge.osc.wire import osc_message
-
     sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     for args in frames:
         while (wait := base + args[0] - time.monotonic()) > 0:
@@ -69,9 +72,9 @@ def main() -> int:
     args = parser.parse_args()
 
     from v2m_bridge.daemon.app import Daemon, DaemonConfig
+    from v2m_bridge.daemon.backend import ModelBackend
     from v2m_bridge.daemon.midi_out import MemorySink
-    from v2m_bridge.daemon.session import ModelBackend
-    from v2m_bridge.pipeline import load_chord_model
+    from v2m_bridge.model.loading import load_chord_model
 
     seconds = args.minutes * 60
     frames = looped_frames(args.video, seconds)
@@ -81,8 +84,6 @@ def main() -> int:
     daemon.start()
     port = daemon.server.address[1]
     control = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    from v2m_bridge.osc.wire import osc_message
-
     control.sendto(osc_message("/v2m/live/start", args.latency, 1.0).dgram, ("127.0.0.1", port))
     time.sleep(0.5)
     base = time.monotonic() + 1.0

@@ -2,7 +2,7 @@
 
 Stages: decode + features (cold feature cache), model (chord generation), arrangement, write
 (MIDI file). Target: total <= 5 s on the 2-core development CPUs. The chord model is the shipped
-starter model when ``v2m_bridge.model.load_default_amt`` finds one, else a randomly initialised
+starter model when ``v2m_bridge.model.load_chord_model`` finds one, else a randomly initialised
 AMT of the official size (6+6 layers, d_model 512), which costs the same to run.
 
 Also measured side by side in the same run: arrangement with cut-aligned harmony versus the
@@ -21,33 +21,37 @@ import tempfile
 import time
 from pathlib import Path
 
+import torch
+
+from v2m_bridge.device import pick_device
+from v2m_bridge.errors import CheckpointError
+from v2m_bridge.model import AMT, AMTConfig
+from v2m_bridge.model.loading import ChordModel, load_chord_model
+from v2m_bridge.music.arrangement import ArrangeOptions, arrange
+from v2m_bridge.options import RenderOptions
+from v2m_bridge.output.midi_file import write_midi
+from v2m_bridge.pipeline import compose_features
+from v2m_bridge.video.analyze import analyze_video
+from v2m_bridge.vocab import parse_chords
+
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_VIDEO = ROOT.parent / "shared" / "data" / "videos" / "bbb_0_30.webm"
 TARGET_S = 5.0
 
 
-def _chord_model():
-    import torch
-
-    from v2m_bridge import model
-    from v2m_bridge.errors import CheckpointError
-    from v2m_bridge.pipeline import ChordModel, load_chord_model
-
+def _chord_model() -> tuple[ChordModel, str]:
     try:
         return load_chord_model(None), "starter model"
     except CheckpointError:
         pass
 
     torch.manual_seed(0)
-    amt = model.AMT(model.AMTConfig()).eval()
+    amt = AMT(AMTConfig()).to(pick_device()).eval()  # where load_chord_model would put it
     return ChordModel(amt, "random official-size AMT", None), "random AMT, official size"
 
 
-def run_once(video: Path, chord_model, options, workdir: Path) -> dict[str, float]:
-    from v2m_bridge.output.midi_file import write_midi
-    from v2m_bridge.pipeline import compose_features
-    from v2m_bridge.video import analyze_video
-
+def run_once(video: Path, chord_model: ChordModel, options: RenderOptions,
+             workdir: Path) -> dict[str, float]:
     started = time.perf_counter()
     features = analyze_video(video, use_cache=False)
     analysed = time.perf_counter()
@@ -67,9 +71,6 @@ def run_once(video: Path, chord_model, options, workdir: Path) -> dict[str, floa
 
 def arrangement_ratio(features, repeats: int) -> tuple[float, float]:
     """Median seconds of arrange() with and without cut alignment, on the same chords."""
-    from v2m_bridge.music.arrangement import ArrangeOptions, arrange
-    from v2m_bridge.vocab import parse_chords
-
     chords = (parse_chords("C Am F G") * 100)[:features.n_seconds]
     results = []
     for cut_align in (True, False):
@@ -92,8 +93,6 @@ def main() -> int:
     if not args.video.exists():
         print(f"video not found: {args.video}", file=sys.stderr)
         return 1
-    from v2m_bridge.options import RenderOptions
-
     chord_model, model_label = _chord_model()
     options = RenderOptions(seed=0)
     runs = []

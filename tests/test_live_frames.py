@@ -114,9 +114,9 @@ def test_fallback_emotion_follows_colour_and_image_features_override_it():
 
 @pytest.fixture(scope="module")
 def amt():
-    from v2m_bridge.model.loading import load_default_amt
+    from v2m_bridge.model.loading import load_chord_model
 
-    return load_default_amt()
+    return load_chord_model(None).amt
 
 
 def second(n: int, motion: float = 3.0) -> SecondFeatures:

@@ -13,15 +13,15 @@ import pytest
 from live_helpers import OscClient
 
 from v2m_bridge.daemon.app import Daemon, DaemonConfig
+from v2m_bridge.daemon.backend import ModelBackend
 from v2m_bridge.daemon.midi_out import MemorySink
-from v2m_bridge.daemon.session import ModelBackend
 
 LATENCY = 0.1
 
 
 @pytest.fixture(scope="module")
 def chord_model():
-    from v2m_bridge.pipeline import load_chord_model
+    from v2m_bridge.model.loading import load_chord_model
 
     return load_chord_model(None)  # the shipped starter model, as `serve` uses
 

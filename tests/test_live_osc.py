@@ -11,10 +11,11 @@ import pytest
 from live_helpers import TINY_AMT, VIDEOS, OscClient
 
 from v2m_bridge.daemon.app import Daemon, DaemonConfig
+from v2m_bridge.daemon.backend import ModelBackend
 from v2m_bridge.daemon.midi_out import MemorySink
-from v2m_bridge.daemon.server import MAX_PACKET_BYTES
-from v2m_bridge.daemon.session import ModelBackend, splice_events
+from v2m_bridge.daemon.splice import splice_events
 from v2m_bridge.music.events import NoteEvent
+from v2m_bridge.osc.protocol import MAX_PACKET_BYTES
 
 VIDEO = VIDEOS / "flower.mp4"
 
@@ -23,7 +24,7 @@ VIDEO = VIDEOS / "flower.mp4"
 def chord_model():
     if not TINY_AMT.is_file():
         pytest.skip(f"test fixture missing: {TINY_AMT}")
-    from v2m_bridge.pipeline import load_chord_model
+    from v2m_bridge.model.loading import load_chord_model
 
     return load_chord_model(TINY_AMT)
 

@@ -52,7 +52,7 @@ def test_velocities_and_density_follow_the_picture():
 
 def test_cut_gets_a_change_and_an_accent():
     composition = _compose()
-    assert any(start == 11.0 for start, _, _ in composition.chord_spans)
+    assert any(span.start == 11.0 for span in composition.chord_spans)
     at_cut = [e for e in composition.events if e.channel == ARP_CHANNEL and e.start == 11.0]
     just_after = [e for e in composition.events if e.channel == ARP_CHANNEL
                   and 11.0 < e.start < 11.5]
@@ -63,12 +63,12 @@ def test_cut_gets_a_change_and_an_accent():
 def test_key_transposes_the_normalised_chords():
     composition = _compose(options=ArrangeOptions(key=parse_key("D minor")))
     # A minor frame -> D minor: +5 semitones (C -> F, Am -> Dm)
-    assert [name for _, _, name in composition.chord_spans[:2]] == ["F", "Dm"]
+    assert [composition.chord_name(span) for span in composition.chord_spans[:2]] == ["F", "Dm"]
     assert composition.key == parse_key("Dm")
 
 
 def test_heuristic_dynamics_are_labelled():
-    assert any("no regression model" in note for note in _compose().notes)
+    assert any("no regression model" in note for note in _compose().provenance.notes)
 
 
 def test_remove_overlaps_truncates_the_earlier_note():

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 
 import mido
@@ -24,7 +25,8 @@ def _composition(tempo=120.0, duration=15.3):
         emotion=rng.dirichlet(np.ones(6), seconds), cut_times=[7.3], duration=duration,
         options=ArrangeOptions(key=parse_key("Bb major"), tempo_bpm=tempo),
         notes=["chords from a test"])
-    composition.provenance = {"generator": "v2m-bridge test", "seed": "7"}
+    composition.provenance = dataclasses.replace(
+        composition.provenance, facts={"generator": "v2m-bridge test", "seed": "7"})
     return composition
 
 
@@ -52,9 +54,10 @@ def test_file_structure_duration_and_markers(tmp_path, tempo):
         if msg.type == "marker":
             markers.append((round(mido.tick2second(now, TICKS_PER_BEAT, mido.bpm2tempo(tempo)),
                                   2), msg.text))
-    changes = [(round(start, 2), name) for i, (start, _, name) in
-               enumerate(composition.chord_spans)
-               if i == 0 or name != composition.chord_spans[i - 1][2]]
+    names = [composition.chord_name(span) for span in composition.chord_spans]
+    changes = [(round(span.start, 2), name) for i, (span, name) in
+               enumerate(zip(composition.chord_spans, names, strict=True))
+               if i == 0 or name != names[i - 1]]
     assert markers == changes
 
 
@@ -131,14 +134,16 @@ def test_every_key_gets_a_valid_key_signature():
 def test_notes_that_collide_after_tick_rounding_stay_balanced():
     from v2m_bridge.music.arrangement import Composition
     from v2m_bridge.music.events import NoteEvent
+    from v2m_bridge.music.grid import ChordSpan, HarmonicGrid
     from v2m_bridge.output.midi_file import composition_to_midi
-    from v2m_bridge.vocab import C_MAJOR
+    from v2m_bridge.vocab import C_MAJOR, parse_chord
 
     # 1.0 s and 1.0004 s both round to tick 960 at 120 bpm; the third re-strikes at 1.2 s
     events = sorted([NoteEvent(1.0, 2.0, 60, 80), NoteEvent(1.0004, 1.5, 60, 90),
                      NoteEvent(1.2, 3.0, 60, 70)])
-    composition = Composition(events=events, chord_spans=[(0.0, 3.0, "C")], duration=3.0,
-                              key=C_MAJOR, tempo_bpm=120.0)
+    grid = HarmonicGrid(tempo_bpm=120.0, beats_per_bar=4, duration=3.0,
+                        spans=(ChordSpan(0.0, 3.0, parse_chord("C")),), cut_times=(), accents=())
+    composition = Composition(events=events, grid=grid, key=C_MAJOR)
     notes = [(msg.type, msg.time) for msg in composition_to_midi(composition).tracks[1]
              if msg.type.startswith("note")]
     assert notes == [("note_on", 960), ("note_off", 192), ("note_on", 0), ("note_off", 1728)]

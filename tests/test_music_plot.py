@@ -26,8 +26,8 @@ def test_timeline_rows_show_cuts_chords_and_notes():
     assert len(emotion.get_lines()) >= 6
     accents = [line.get_xdata()[0] for line in motion.get_lines() if line.get_marker() == "^"]
     assert accents == list(composition.grid.accents) == [4.0]
-    assert [text.get_text() for text in chords.texts] == [name for _, _, name in
-                                                          composition.chord_spans]
+    assert [text.get_text() for text in chords.texts] == [composition.chord_name(span) for span
+                                                          in composition.chord_spans]
     cut_lines = [line for line in roll.get_lines() if line.get_linestyle() == "--"]
     assert [line.get_xdata()[0] for line in cut_lines] == list(composition.cut_times)
     assert len(roll.collections) == len(composition.events)

@@ -8,7 +8,7 @@ from training_helpers import write_tiny_layout
 
 from v2m_bridge.cli import main
 from v2m_bridge.model import load_amt
-from v2m_bridge.model.loading import load_default_amt, starter_amt_path
+from v2m_bridge.model.loading import load_chord_model, starter_amt_path
 
 
 def test_import_train_export_and_evaluate(tmp_path: Path, capsys) -> None:
@@ -50,5 +50,5 @@ def test_bad_input_exits_with_a_message(tmp_path: Path, capsys) -> None:
 def test_the_starter_model_is_found_without_a_path() -> None:
     path = starter_amt_path()
     assert path.stat().st_size < 20_000_000
-    model = load_default_amt()
+    model = load_chord_model(None).amt
     assert model.metadata["starter"] and not model.training

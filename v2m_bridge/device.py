@@ -7,8 +7,10 @@ import torch
 from v2m_bridge.errors import V2MError
 
 
-def pick_device(preferred: str | None = None) -> torch.device:
+def pick_device(preferred: str | torch.device | None = None) -> torch.device:
     """The requested device, checked; or the best one available when ``preferred`` is None."""
+    if isinstance(preferred, torch.device):
+        preferred = str(preferred)
     if preferred in (None, "", "auto"):
         if torch.cuda.is_available():
             return torch.device("cuda")

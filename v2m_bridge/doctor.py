@@ -6,6 +6,11 @@ import shutil
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from v2m_bridge.daemon.midi_out import list_ports
+from v2m_bridge.errors import V2MError
+from v2m_bridge.model import starter_amt_path
+from v2m_bridge.video.clip_features import find_clip_weights
+
 
 @dataclass(frozen=True)
 class Check:
@@ -19,7 +24,7 @@ def _torch() -> Check:
     try:
         import torch
 
-        from v2m_bridge.device import pick_device
+        from v2m_bridge.device import pick_device  # imports torch
     except ImportError as err:
         return Check("torch", False, f"cannot import: {err}", "pip install torch torchvision")
     device = pick_device()
@@ -29,8 +34,6 @@ def _torch() -> Check:
 
 
 def _clip_weights() -> Check:
-    from v2m_bridge.video.clip_features import find_clip_weights
-
     path = find_clip_weights()
     if path is None:
         return Check("CLIP weights", False, "ViT-L/14@336px weights not found; the labelled "
@@ -41,9 +44,6 @@ def _clip_weights() -> Check:
 
 
 def _model() -> Check:
-    from v2m_bridge.errors import V2MError
-    from v2m_bridge.model import starter_amt_path
-
     try:
         return Check("chord model", True, f"starter model at {starter_amt_path()}")
     except V2MError as err:
@@ -54,7 +54,6 @@ def _model() -> Check:
 
 def _midi() -> list[Check]:
     try:
-        from v2m_bridge.daemon.midi_out import list_ports
         ports = list_ports()
     except (ImportError, OSError) as err:
         return [Check("MIDI", False, f"python-rtmidi does not load: {err}",

@@ -1,18 +1,24 @@
-"""Options of a render (CLI ``render``, daemon renders), checked before any slow work starts."""
+"""Options of a render (CLI ``render``, daemon renders), checked before any slow work starts.
+
+:class:`RenderOptions` stays apart from :mod:`v2m_bridge.pipeline` because the CLI builds it
+(and reads its defaults for ``--help``) without importing torch; the pipeline is imported only
+when a render runs. Each value is checked once, by the code that owns it: the key and primer by
+:mod:`v2m_bridge.vocab`, the emotion by :mod:`v2m_bridge.emotion`, the tempo and register by
+:class:`~v2m_bridge.music.arrangement.ArrangeOptions`.
+"""
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
-from v2m_bridge.config import DEFAULT_KEY, DEFAULT_TEMPO_BPM, MAX_TEMPO_BPM, MIN_TEMPO_BPM
+from v2m_bridge.config import DEFAULT_KEY, DEFAULT_TEMPO_BPM
 from v2m_bridge.emotion import emotion_curve, parse_emotion_points
 from v2m_bridge.errors import V2MError
-from v2m_bridge.music.grid import GridError
-from v2m_bridge.music.voicing import DEFAULT_REGISTER, get_register
+from v2m_bridge.music.arrangement import ArrangeOptions
+from v2m_bridge.music.voicing import DEFAULT_REGISTER
 from v2m_bridge.vocab import Chord, Key, parse_chords, parse_key
 
 
@@ -33,6 +39,8 @@ class RenderOptions:
     _primer_chords: tuple[Chord, ...] = field(init=False, repr=False, compare=False, default=())
     _emotion_points: list[tuple[float, str]] | None = field(init=False, repr=False,
                                                             compare=False, default=None)
+    _arrange: ArrangeOptions = field(init=False, repr=False, compare=False,
+                                     default_factory=ArrangeOptions)
 
     def __post_init__(self) -> None:
         if isinstance(self.key, str):
@@ -40,12 +48,9 @@ class RenderOptions:
         object.__setattr__(self, "_primer_chords", tuple(parse_chords(self.primer or "")))
         object.__setattr__(self, "_emotion_points",
                            parse_emotion_points(self.emotion) if self.emotion else None)
-        tempo = self.tempo_bpm
-        if not (isinstance(tempo, (int, float)) and math.isfinite(tempo)
-                and MIN_TEMPO_BPM <= tempo <= MAX_TEMPO_BPM):
-            raise GridError(f"--tempo must be between {MIN_TEMPO_BPM:g} and {MAX_TEMPO_BPM:g} "
-                            f"bpm, got {tempo!r}")
-        get_register(self.register)
+        object.__setattr__(self, "_arrange", ArrangeOptions(
+            key=self.key, tempo_bpm=self.tempo_bpm, cut_align=self.cut_align,
+            register=self.register))  # raises GridError / RegisterError
         if self.seed is not None and not isinstance(self.seed, int):
             raise V2MError(f"seed must be an integer, got {self.seed!r}")
 
@@ -53,6 +58,11 @@ class RenderOptions:
     def primer_chords(self) -> tuple[Chord, ...]:
         """Primer chords as written, in :attr:`key`."""
         return self._primer_chords
+
+    @property
+    def arrange_options(self) -> ArrangeOptions:
+        """How the chords become notes: key, tempo, cut alignment and register."""
+        return self._arrange
 
     def emotion_override(self, n_seconds: int) -> np.ndarray | None:
         """The ``--emotion`` curve as ``(n_seconds, 6)`` one-hot rows, or ``None``."""

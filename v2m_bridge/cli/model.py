@@ -60,10 +60,9 @@ def run_inspect(args: argparse.Namespace) -> int:
 def run_chords(args: argparse.Namespace) -> int:
     import numpy as np
 
-    from v2m_bridge.device import pick_device
     from v2m_bridge.emotion import parse_emotion_curve
     from v2m_bridge.model import ConditioningInputs, GenerationOptions, generate_chords
-    from v2m_bridge.model.loading import amt_from_option
+    from v2m_bridge.model.loading import load_chord_model
     from v2m_bridge.vocab import parse_key
 
     if args.features:
@@ -78,7 +77,7 @@ def run_chords(args: argparse.Namespace) -> int:
     options = GenerationOptions(key=key, primer=args.primer, seed=args.seed,
                                 temperature=args.temperature, top_k=args.top_k,
                                 top_p=args.top_p, emotion_override=override)
-    amt = amt_from_option(args.checkpoint, pick_device(args.device))
+    amt = load_chord_model(args.checkpoint, args.device).amt
     chords = generate_chords(amt, inputs, options)
     names = [key.from_normalised(c).name(flats=key.prefers_flats) for c in chords]
     for second, name in enumerate(names):

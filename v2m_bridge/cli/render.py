@@ -7,14 +7,18 @@ import contextlib
 import itertools
 import sys
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
+from v2m_bridge.config import DEFAULT_KEY, DEFAULT_TEMPO_BPM
 from v2m_bridge.emotion import EMOTIONS
 from v2m_bridge.music.voicing import DEFAULT_REGISTER, REGISTERS
 from v2m_bridge.options import RenderOptions
 from v2m_bridge.output.paths import OutputPathError, check_output_path
 
-_DEFAULTS = RenderOptions()
+if TYPE_CHECKING:
+    from v2m_bridge.music.arrangement import Composition
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -26,7 +30,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("video", type=Path, help="input video file")
     parser.add_argument("-o", "--output", type=Path, required=True, metavar="OUT.mid",
                         help="MIDI file to write")
-    parser.add_argument("--key", default=_DEFAULTS.key.name,
+    parser.add_argument("--key", default=DEFAULT_KEY,
                         help="key of the music, e.g. 'D minor', 'Bb', 'F#m' (default: %(default)s)")
     parser.add_argument("--primer", default="",
                         help="first chords, written in --key, e.g. 'C Am F G' (default: the tonic)")
@@ -36,7 +40,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--seed", type=int, default=None,
                         help="random seed; the same seed and inputs give the same file "
                         "(default: random, printed)")
-    parser.add_argument("--tempo", type=float, default=_DEFAULTS.tempo_bpm, metavar="BPM",
+    parser.add_argument("--tempo", type=float, default=DEFAULT_TEMPO_BPM, metavar="BPM",
                         help="tempo in beats per minute (default: %(default)g)")
     parser.add_argument("--checkpoint", type=Path, default=None,
                         help="AMT checkpoint (official or project); default: the starter model")
@@ -75,7 +79,7 @@ def _check_outputs(args: argparse.Namespace) -> None:
         seen[resolved] = what
 
 
-def _progress_bar():
+def _progress_bar() -> tuple[object, Callable[[float, str], None]]:
     from tqdm import tqdm
 
     bar = tqdm(total=100, unit="%", file=sys.stderr, leave=False,
@@ -91,15 +95,13 @@ def _progress_bar():
 def run_render(args: argparse.Namespace) -> int:
     from v2m_bridge.output.midi_file import write_midi
     from v2m_bridge.pipeline import compose
-    from v2m_bridge.video.decode import check_video_path
 
     options = RenderOptions(key=args.key, primer=args.primer, emotion=args.emotion,
                             seed=args.seed, tempo_bpm=args.tempo, checkpoint=args.checkpoint,
                             regression_checkpoint=args.regression_checkpoint,
                             cut_align=not args.no_cut_align, register=args.register,
                             clip_weights=args.clip_weights)
-    check_video_path(args.video)
-    _check_outputs(args)
+    _check_outputs(args)  # the video itself is checked where it is opened (analyze_video)
     if args.audio or args.video_out:  # fail before the slow part if the tools are missing
         from v2m_bridge.output.audio import (
             audio_file_type,
@@ -120,14 +122,14 @@ def run_render(args: argparse.Namespace) -> int:
         composition = compose(args.video, options, progress=report)
     finally:
         bar.close()
-    for note in composition.notes:
+    for note in composition.provenance.notes:
         print(f"note: {note}", file=sys.stderr)
     midi_path = write_midi(composition, args.output, inputs=(args.video,))
-    names = [name for _, _, name in composition.chord_spans]
+    names = [composition.chord_name(span) for span in composition.chord_spans]
     changes = sum(1 for before, after in itertools.pairwise(names) if before != after)
     print(f"wrote {midi_path}: {composition.duration:.2f} s, {changes} chord changes, "
           f"{composition.key.name}, {composition.tempo_bpm:g} bpm, "
-          f"seed {composition.provenance.get('seed')}")
+          f"seed {composition.provenance.facts.get('seed')}")
     offsets = composition.cut_alignment()
     if offsets:
         print(f"cuts: {len(offsets)} detected; chord change or re-strike within "
@@ -138,7 +140,7 @@ def run_render(args: argparse.Namespace) -> int:
     return 0
 
 
-def _write_extras(args: argparse.Namespace, composition, midi_path: Path) -> None:
+def _write_extras(args: argparse.Namespace, composition: Composition, midi_path: Path) -> None:
     if args.audio or args.video_out:
         from v2m_bridge.output.audio import mux_video, render_audio
 

@@ -19,6 +19,7 @@ from v2m_bridge.config import (
     DEFAULT_LIVE_TIMEOUT_S,
     DEFAULT_PORT,
 )
+from v2m_bridge.osc.ports import port_argument
 
 DEFAULT_CONFIRM_S = 2.0
 
@@ -64,21 +65,11 @@ def _non_negative_seconds(text: str) -> float:
     return _number(text, minimum=0.0, inclusive=True, what="a number of seconds")
 
 
-def _port(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        value = 0
-    if not 1 <= value <= 65535:
-        raise argparse.ArgumentTypeError(f"expected a UDP port 1..65535, got {text!r}")
-    return value
-
-
 def add_arguments(parser: argparse.ArgumentParser) -> None:
 
     parser.add_argument("video", type=Path, metavar="VIDEO", help="video file to replay")
     parser.add_argument("--host", default=DEFAULT_HOST, help="daemon host (default: %(default)s)")
-    parser.add_argument("--port", type=_port, default=DEFAULT_PORT,
+    parser.add_argument("--port", type=port_argument, default=DEFAULT_PORT,
                         help="daemon OSC port (default: %(default)s)")
     parser.add_argument("--latency", type=_non_negative_seconds, default=DEFAULT_LIVE_LATENCY_S,
                         help="seconds between a frame's media time and its notes "

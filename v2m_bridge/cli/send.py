@@ -24,8 +24,8 @@ argument types: i:3 is an int, f:1.5 a float, s:text a string; without a prefix 
 is an int, a decimal number (1.5, 1e3) a float and anything else a string. Put -- before
 arguments that start with '-' and are not numbers.
 
-expected replies: /v2m/video/open and /v2m/regenerate -> /v2m/ready, /v2m/render ->
-/v2m/render/done, /v2m/hello and /v2m/status -> /v2m/status, other /v2m/* -> /v2m/ok.
+requests and the reply --wait waits for (v2m_bridge/osc/protocol.py):
+{requests}
 
 examples:
   v2m-bridge send /v2m/video/open "/films/My Film.mov" f:12.5 --wait 600
@@ -34,13 +34,19 @@ examples:
 """
 
 
+def _epilog() -> str:
+    from v2m_bridge.osc.protocol import help_text
+
+    return _EPILOG.format(requests=help_text())
+
+
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         "send", help="send one OSC message to the daemon, optionally wait for its reply",
         description="Send ADDRESS with typed ARGS to a running `v2m-bridge serve` (for scripts "
         "that cannot send UDP themselves, such as Reaper's). Exit 0 on success or the expected "
         "reply, 1 on /v2m/error, 2 when no reply came in time.",
-        epilog=_EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+        epilog=_epilog(), formatter_class=argparse.RawDescriptionHelpFormatter)
     add_arguments(parser)
     parser.set_defaults(func=run_send)
 
@@ -112,7 +118,7 @@ def run_send(args: argparse.Namespace) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     """``python -m v2m_bridge.cli.send``: the send command without the other commands' imports."""
-    parser = argparse.ArgumentParser(prog="v2m-bridge send", epilog=_EPILOG,
+    parser = argparse.ArgumentParser(prog="v2m-bridge send", epilog=_epilog(),
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     add_arguments(parser)
     args = parser.parse_args(argv)

@@ -49,29 +49,22 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     doctor.set_defaults(func=run_doctor)
 
 
-def _check_port_number(value: int | None, flag: str) -> None:
-    from v2m_bridge.errors import V2MError
-
-    if value is not None and not 0 <= value <= 65535:
-        raise V2MError(f"{flag} must be 0..65535, got {value}")
-
-
 def run_serve(args: argparse.Namespace) -> int:
     from v2m_bridge.daemon.app import Daemon, DaemonConfig
+    from v2m_bridge.daemon.backend import ModelBackend
     from v2m_bridge.daemon.midi_out import open_sink
-    from v2m_bridge.daemon.session import ModelBackend
-    from v2m_bridge.pipeline import load_chord_model
+    from v2m_bridge.model.loading import load_chord_model
+    from v2m_bridge.osc.ports import check_port
 
-    _check_port_number(args.port, "--port")
-    _check_port_number(args.reply_port, "--reply-port")
+    check_port(args.port, "--port", allow_zero=True)
+    if args.reply_port is not None:
+        check_port(args.reply_port, "--reply-port", allow_zero=True)
     started = time.perf_counter()
     config = DaemonConfig(host=args.host, port=args.port, reply_port=args.reply_port,
                           midi_backend=args.midi_backend, mtc_in=args.mtc_in)
     sink = open_sink(config.midi_backend, config.client_name)  # fail fast, before the model
     try:
-        chord_model = load_chord_model(args.checkpoint)
-        if args.device:
-            chord_model.amt.to(args.device)
+        chord_model = load_chord_model(args.checkpoint, args.device)
         log.info("chord model: %s%s", chord_model.label, f" ({chord_model.note})"
                  if chord_model.note else "")
         backend = ModelBackend(chord_model, clip_weights=args.clip_weights, device=args.device)

@@ -170,17 +170,13 @@ def _train_regression(args: argparse.Namespace) -> int:
 
 def _evaluate(args: argparse.Namespace) -> int:
     from v2m_bridge.data.dataset import read_split_ids
-    from v2m_bridge.device import pick_device
-    from v2m_bridge.model import load_amt
-    from v2m_bridge.model.loading import load_default_amt
+    from v2m_bridge.model.loading import load_chord_model
     from v2m_bridge.training.evaluate import evaluate_amt
 
     _positive("songs", args.songs)
     _positive("seconds", args.seconds)
     read_split_ids(args.data, args.split)  # a bad data folder fails before the model loads
-    device = pick_device(args.device)
-    model = load_amt(args.checkpoint, device=device) if args.checkpoint else load_default_amt(
-        device=device)
+    model = load_chord_model(args.checkpoint, args.device).amt
     report = evaluate_amt(model, args.data, args.split, generate_songs=args.songs,
                           generate_seconds=args.seconds, seed=args.seed, progress=True)
     print(report.to_markdown())

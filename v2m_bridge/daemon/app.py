@@ -44,14 +44,15 @@ class Daemon:
         self.mtc_input: MidiInput | None = None
         try:
             self.server = OscServer(config.host, config.port, self.session.routes(),
-                                    reply_targets=self.session.reply_targets,
+                                    reply_targets=self.session.clients.reply_targets,
                                     tick=self.session.tick)
             if config.mtc_in:
                 self.mtc_input = self._open_mtc(config.mtc_in)
         except BaseException:
+            self.session.close()
             self.sink.close()
             raise
-        self.session.attach(self.server)
+        self.session.clients.attach(self.server)
         self._closed = threading.Event()
 
     def _open_mtc(self, spec: str) -> MidiInput:
@@ -60,7 +61,7 @@ class Daemon:
 
         def on_message(message: list[int]) -> None:
             if message and message[0] in (0xF0, 0xF1):
-                self.session.follow_mtc()
+                self.session.clocks.follow_mtc()
                 self.mtc_clock.feed(message)
 
         return MidiInput(api, target, on_message, self.config.client_name)
@@ -84,4 +85,5 @@ class Daemon:
         if self.mtc_input is not None:
             self.mtc_input.close()
         self.server.close()
+        self.session.close()
         self.scheduler.shutdown()  # ends every sounding note and closes the sink

@@ -23,7 +23,7 @@ import torch
 from v2m_bridge.daemon.live_frames import SecondFeatures, neutral_second
 from v2m_bridge.model.amt import AMT
 from v2m_bridge.model.generate import ConditioningInputs, GenerationOptions, next_chord
-from v2m_bridge.music.arrangement import ArrangeOptions, arrange
+from v2m_bridge.music.arrangement import arrange
 from v2m_bridge.music.events import NoteEvent
 from v2m_bridge.options import RenderOptions
 from v2m_bridge.video.scenes import scene_offsets_from_cuts
@@ -67,9 +67,7 @@ class LiveComposer:
         self.origin = origin
         self.generator = generator
         self.generation = GenerationOptions(key=options.key, primer=options.primer_chords)
-        self.arrange_options = ArrangeOptions(key=options.key, tempo_bpm=options.tempo_bpm,
-                                              cut_align=options.cut_align,
-                                              register=options.register)
+        self.arrange_options = options.arrange_options
         self.period = bar_period_s(options.tempo_bpm, self.arrange_options.beats_per_bar)
         self.window = min(amt.config.max_sequence_chord, amt.config.max_sequence_video,
                           CONTEXT_S)
@@ -148,6 +146,6 @@ class LiveComposer:
             duration=float(n - first), options=self.arrange_options)
         events = [dataclasses.replace(e, start=e.start + window_start, end=e.end + window_start)
                   for e in composition.events if e.end + window_start > start]
-        chords = [(s + window_start, name) for s, e, name in composition.chord_spans
-                  if e + window_start > start]
+        chords = [(span.start + window_start, composition.chord_name(span))
+                  for span in composition.chord_spans if span.end + window_start > start]
         return LiveUpdate(start, events, chords)

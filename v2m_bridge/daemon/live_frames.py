@@ -19,17 +19,9 @@ import numpy as np
 from v2m_bridge.emotion import EMOTIONS
 from v2m_bridge.errors import V2MError
 from v2m_bridge.features import SEMANTIC_DIM
+from v2m_bridge.osc.protocol import EMOTION_DIM, FRAME_FIELDS, FRAME_LAYOUTS, MIN_CUT_GAP_S
 from v2m_bridge.video.fallback_emotion import estimate_emotion
 
-BASE_FIELDS = ("media_time", "luma", "motion", "r", "g", "b", "cut")
-EMOTION_DIM = len(EMOTIONS)
-# argument count -> (has emotion, has semantic)
-FRAME_LAYOUTS = {
-    len(BASE_FIELDS): (False, False),
-    len(BASE_FIELDS) + EMOTION_DIM: (True, False),
-    len(BASE_FIELDS) + SEMANTIC_DIM: (False, True),
-    len(BASE_FIELDS) + EMOTION_DIM + SEMANTIC_DIM: (True, True),
-}
 MOTION_SCALE = 255.0  # live motion is 0..1; the model's motion feature is on the 0-255 scale
 # Contrast is not in a live frame; the fallback emotion rule gets this typical value instead.
 TYPICAL_CONTRAST = 0.2
@@ -57,14 +49,14 @@ def parse_frame(args: Sequence[float]) -> LiveFrame:
     layout = FRAME_LAYOUTS.get(len(args))
     if layout is None:
         counts = ", ".join(str(n) for n in FRAME_LAYOUTS)
-        raise FrameError(f"/v2m/live/frame takes {counts} numbers ({' '.join(BASE_FIELDS)}, then "
-                         f"optionally {EMOTION_DIM} emotion values and/or {SEMANTIC_DIM} semantic "
-                         f"values), got {len(args)}")
+        raise FrameError(f"/v2m/live/frame takes {counts} numbers ({' '.join(FRAME_FIELDS)}, "
+                         f"then optionally {EMOTION_DIM} emotion values and/or {SEMANTIC_DIM} "
+                         f"semantic values), got {len(args)}")
     has_emotion, has_semantic = layout
     media_time, luma, motion, red, green, blue, cut = (float(v) for v in args[:7])
     if media_time < 0:
         raise FrameError(f"media_time must be >= 0 seconds, got {media_time:g}")
-    for name, value in zip(BASE_FIELDS[1:], (luma, motion, red, green, blue, cut), strict=True):
+    for name, value in zip(FRAME_FIELDS[1:], (luma, motion, red, green, blue, cut), strict=True):
         if not 0.0 <= value <= 1.0:
             raise FrameError(f"{name} must be in 0..1, got {value:g} (divide Jitter's 0-255 char "
                              "means by 255)" if name != "cut" else
@@ -133,7 +125,7 @@ class FoldResult:
 class SecondFolder:
     """Folds frames into per-second features. ``min_cut_gap_s`` merges flags of one edit."""
 
-    def __init__(self, min_cut_gap_s: float = 0.5) -> None:
+    def __init__(self, min_cut_gap_s: float = MIN_CUT_GAP_S) -> None:
         self.min_cut_gap_s = min_cut_gap_s
         self._current: _Accumulator | None = None
         self._newest = -math.inf

@@ -1,11 +1,12 @@
 """Live mode: ``/v2m/live/*`` — timecoded frame features in, chords and notes out as they come.
 
-Frames are handled on the OSC thread: folding is cheap, and the model step for a completed second
-(a few milliseconds with the starter model) runs right there, so a second's notes are scheduled
-as soon as its last frame arrives. Only CLIP (``/v2m/live/image``, seconds per image on a CPU)
-runs on a worker thread. Notes play at media time + ``latency`` on the :class:`LiveClock`, which
-follows the frames' media time; when frames stop for ``timeout`` seconds the clock stops and every
-note ends.
+The OSC thread only checks each frame, folds it into its media second (cheap) and, when a second
+completes, a cut is flagged or the media jumped, queues a composition job. The model worker
+(:class:`~v2m_bridge.daemon.worker.ModelWorker`) runs the jobs in order: the model step for the
+completed second, the arrangement, and the hand-over of the new notes to the scheduler. CLIP
+(``/v2m/live/image``, seconds per image on a CPU) runs on a thread of its own so it never holds
+up the music. Notes play at media time + ``latency`` on the :class:`LiveClock`, which follows the
+frames' media time; when frames stop for ``timeout`` seconds the clock stops and every note ends.
 """
 
 from __future__ import annotations
@@ -13,30 +14,46 @@ from __future__ import annotations
 import collections
 import logging
 import math
-import random
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
 
+import numpy as np
 import torch
 
 from v2m_bridge.config import DEFAULT_LIVE_LATENCY_S, DEFAULT_LIVE_TIMEOUT_S
+from v2m_bridge.daemon.clients import Clients
 from v2m_bridge.daemon.live_composer import LiveComposer, LiveUpdate
-from v2m_bridge.daemon.live_frames import FoldResult, SecondFolder, parse_frame
-from v2m_bridge.daemon.server import OscRequestError, Request, Route
+from v2m_bridge.daemon.live_frames import FoldResult, SecondFeatures, SecondFolder, parse_frame
+from v2m_bridge.daemon.scheduler import Scheduler
+from v2m_bridge.daemon.server import OscRequestError, Request
+from v2m_bridge.daemon.state import Settings
 from v2m_bridge.daemon.transport import LiveClock
+from v2m_bridge.daemon.worker import ModelWorker
 from v2m_bridge.errors import V2MError
-
-if TYPE_CHECKING:
-    from v2m_bridge.daemon.session import Session
+from v2m_bridge.model.amt import AMT
+from v2m_bridge.options import RenderOptions
 
 log = logging.getLogger(__name__)
 
 MAX_LATENCY_S = 10.0
-FRAME_SIGNATURES = tuple("f" * n for n in (7, 13, 775, 781))
 LIVE_ADDRESS = "(live)"  # the address of live-session errors that answer no single request
+
+
+@dataclass(frozen=True)
+class LiveContext:
+    """What live mode uses of the daemon, and nothing more."""
+
+    scheduler: Scheduler
+    clients: Clients
+    worker: ModelWorker
+    amt: Callable[[], AMT]
+    encode_image: Callable[[str], tuple[np.ndarray, np.ndarray]]
+    settings: Callable[[], Settings]  # the current settings, read at the first frame
+    busy: Callable[[], str | None]  # what offline model work runs, if any
+    hand_back: Callable[[], None]  # after a session: the transport and offline music return
 
 
 @dataclass
@@ -47,34 +64,44 @@ class LiveRun:
     folder: SecondFolder
     generator: torch.Generator
     torch_threads: int  # torch's thread count before the session, restored after it
-    composer: LiveComposer | None = None
+    composer: LiveComposer | None = None  # the model worker's; None until the first frame
+    started: bool = False  # a first frame was queued (OSC thread)
+    epoch: int = 0  # counts seeks: jobs queued before the latest one are dropped
     timeouts_reported: int = 0
     sender: tuple[str, int] | None = None  # of the latest frame: told when frames stop
+
+
+@dataclass(frozen=True)
+class ComposeJob:
+    """What one frame changed, for the model worker."""
+
+    epoch: int
+    media_time: float
+    received: float
+    restart_options: RenderOptions | None  # set when the composition (re)starts here
+    completed: list[SecondFeatures]
+    cut_at: float | None
+    partial: SecondFeatures | None  # the current second as seen at the cut
 
 
 class LiveMode:
     """The ``/v2m/live/*`` handlers; state lives in :attr:`run` while a session is on."""
 
-    def __init__(self, session: Session, clock: LiveClock) -> None:
-        self.session = session
+    def __init__(self, context: LiveContext, clock: LiveClock) -> None:
+        self.context = context
         self.clock = clock
         self.run: LiveRun | None = None
         self.update_latencies: collections.deque[float] = collections.deque(maxlen=100_000)
         self._image_worker: threading.Thread | None = None
+        self._lock = threading.Lock()  # the current run vs. the worker handing over notes
 
     @property
     def active(self) -> bool:
         return self.run is not None
 
-    def routes(self) -> dict[str, Route]:
-        return {
-            "/v2m/live/start": Route(("", "f", "ff"), self.on_start,
-                                     "start a live session [latency_s [timeout_s]]"),
-            "/v2m/live/stop": Route(("",), self.on_stop, "end the live session"),
-            "/v2m/live/frame": Route(FRAME_SIGNATURES, self.on_frame,
-                                     "media_time luma motion r g b cut [emotion×6] [semantic×768]"),
-            "/v2m/live/image": Route(("sf",), self.on_image, "CLIP features of a frame image"),
-        }
+    def handlers(self) -> dict[str, Callable[[Request], None]]:
+        return {"/v2m/live/start": self.on_start, "/v2m/live/stop": self.on_stop,
+                "/v2m/live/frame": self.on_frame, "/v2m/live/image": self.on_image}
 
     # --- handlers (OSC thread) -----------------------------------------------------------------
 
@@ -84,49 +111,43 @@ class LiveMode:
         timeout = args[1] if len(args) > 1 else DEFAULT_LIVE_TIMEOUT_S
         if self.run is not None:
             raise OscRequestError("a live session is already running; send /v2m/live/stop first")
-        if self.session.busy is not None:
-            raise OscRequestError(f"busy {self.session.busy}; wait for /v2m/ready first")
+        busy = self.context.busy()
+        if busy is not None:
+            raise OscRequestError(f"busy {busy}; wait for /v2m/ready first")
         if not 0.0 <= latency <= MAX_LATENCY_S:
             raise OscRequestError(f"latency must be 0..{MAX_LATENCY_S:g} s, got {latency:g}")
         if not 0.05 <= timeout <= 60.0:
             raise OscRequestError(f"timeout must be 0.05..60 s, got {timeout:g}")
-        self.session.options()  # the current settings must parse before anything changes
-        seed = self.session.settings["seed"]
         generator = torch.Generator()
-        generator.manual_seed(seed if seed is not None else random.randrange(2**31))
+        generator.manual_seed(self.context.settings().run_seed())
         self.clock.timeout_s = timeout
         self.clock.stop(now=request.received)
-        # one step is a small forward pass: handing it to a second thread costs more than it
-        # saves, and the scheduler thread keeps the other core (restored at stop)
+        # one step is a small forward pass: spreading it over threads costs more than it saves,
+        # and the scheduler and OSC threads keep the other cores (restored at stop)
         run_threads = torch.get_num_threads()
         torch.set_num_threads(1)
-        scheduler = self.session.scheduler
+        scheduler = self.context.scheduler
         scheduler.chase = False  # live notes are never struck late: a seek starts afresh
         scheduler.set_clock(self.clock)
         scheduler.set_events([], latency)
-        self.run = LiveRun(latency, SecondFolder(), generator, torch_threads=run_threads,
-                           timeouts_reported=self.clock.timeouts)
+        with self._lock:
+            self.run = LiveRun(latency, SecondFolder(), generator, torch_threads=run_threads,
+                               timeouts_reported=self.clock.timeouts)
         log.info("live session started (latency %.3f s, timeout %.2f s)", latency, timeout)
-        self.session.reply(request, "/v2m/ok", request.address)
 
     def on_stop(self, request: Request) -> None:
         if self.run is None:
             raise OscRequestError("no live session is running")
         self.stop()
-        self.session.reply(request, "/v2m/ok", request.address)
 
     def stop(self) -> None:
         """End the session and every note; the offline composition (if any) plays again."""
-        if self.run is not None:
-            torch.set_num_threads(self.run.torch_threads)
-        self.run = None
-        self.clock.stop()
-        session = self.session
-        session.scheduler.chase = True
-        session.scheduler.set_clock(session.own_clock)
-        composition = session.composition
-        session.scheduler.set_events(composition.events if composition else [],
-                                     session.timeline_offset)
+        with self._lock:  # a composition job still running hands nothing over after this
+            if self.run is not None:
+                torch.set_num_threads(self.run.torch_threads)
+            self.run = None
+            self.clock.stop()
+            self.context.hand_back()
         log.info("live session stopped")
 
     def on_frame(self, request: Request) -> None:
@@ -139,10 +160,15 @@ class LiveMode:
         previous = run.folder.current_second
         fold = run.folder.add(frame)
         if fold.seek_to is not None:
-            self.session.reply(request, "/v2m/error", request.address, (
+            with self._lock:  # the notes end now, not when the worker gets to the new start
+                run.epoch += 1
+                self.context.scheduler.set_events([], run.latency)
+            self.context.clients.reply(request, "/v2m/error", request.address, (
                 f"media time jumped from second {previous} to {frame.media_time:.3f} s; "
                 "treated as a seek: notes ended, the music restarts there"))
-        self._compose(run, fold, frame.media_time, request.received)
+        job = self._job(run, fold, frame.media_time, request.received)
+        if job is not None:
+            self.context.worker.submit(lambda: self._compose(run, job))
 
     def on_image(self, request: Request) -> None:
         path, media_time = request.args[0], float(request.args[1])
@@ -153,60 +179,78 @@ class LiveMode:
             raise OscRequestError(f"no image file at {path!r} (an absolute path is expected)")
         if self._image_worker is not None and self._image_worker.is_alive():
             raise OscRequestError("still encoding the previous image; this one was dropped")
+        reply = self.context.clients.reply
 
         def encode() -> None:
             try:
-                semantic, emotion = self.session.backend.encode_image(path)
+                semantic, emotion = self.context.encode_image(path)
             except V2MError as err:
-                self.session.reply(request, "/v2m/error", request.address, str(err))
+                reply(request, "/v2m/error", request.address, str(err))
                 return
             except Exception as err:  # a bug in CLIP work must not kill the daemon
                 log.exception("encoding %s failed", path)
-                self.session.reply(request, "/v2m/error", request.address,
-                                   f"internal error: {err!r}")
+                reply(request, "/v2m/error", request.address, f"internal error: {err!r}")
                 return
             run.folder.set_image_features(semantic, emotion)
             log.info("CLIP features of %s (media %.2f s) in use", path, media_time)
-            self.session.reply(request, "/v2m/ok", request.address)
+            reply(request, "/v2m/ok", request.address)
 
         self._image_worker = threading.Thread(target=encode, name="v2m-clip", daemon=True)
         self._image_worker.start()
-
-    # --- the work ------------------------------------------------------------------------------
-
-    def _compose(self, run: LiveRun, fold: FoldResult, media_time: float,
-                 received: float) -> None:
-        updates: list[LiveUpdate] = []
-        if run.composer is None or fold.seek_to is not None:
-            second = math.floor(media_time)
-            run.composer = LiveComposer(self._amt(), self.session.options(), second,
-                                        run.generator)
-            self.session.scheduler.set_events([], run.latency)
-            updates.append(run.composer.begin())
-        if fold.completed:
-            update = run.composer.complete(fold.completed)
-            if update is not None:
-                updates.append(update)
-        if fold.cut_at is not None:
-            partial = run.folder.partial()
-            assert partial is not None
-            updates.append(run.composer.cut(fold.cut_at, partial))
-        for update in updates:
-            start = self.session.scheduler.replace_from(update.events, update.start)
-            for chord_start, name in update.chords:
-                if chord_start >= start - 1e-6:
-                    self.session.broadcast("/v2m/chord", name, float(chord_start))
-        if updates:
-            self.update_latencies.append(time.monotonic() - received)
-
-    def _amt(self):
-        return self.session.backend.chord_model.amt
 
     def tick(self) -> None:
         """Housekeeping on the OSC thread: report frames that stopped coming."""
         run = self.run
         if run is not None and self.clock.timeouts > run.timeouts_reported:
             run.timeouts_reported = self.clock.timeouts
-            self.session.tell(run.sender, "/v2m/error", LIVE_ADDRESS, (
+            self.context.clients.tell(run.sender, "/v2m/error", LIVE_ADDRESS, (
                 f"no live frame for {self.clock.timeout_s:g} s: every note was ended; the "
                 "session goes on when frames come back (/v2m/live/stop ends it)"))
+
+    # --- the work ------------------------------------------------------------------------------
+
+    def _job(self, run: LiveRun, fold: FoldResult, media_time: float, received: float
+             ) -> ComposeJob | None:
+        """The composition work this frame calls for (OSC thread), or None."""
+        restart = not run.started or fold.seek_to is not None
+        run.started = True
+        partial = run.folder.partial() if fold.cut_at is not None else None
+        if not (restart or fold.completed or fold.cut_at is not None):
+            return None
+        return ComposeJob(run.epoch, media_time, received,
+                          self.context.settings().options if restart else None,
+                          fold.completed, fold.cut_at, partial)
+
+    def _compose(self, run: LiveRun, job: ComposeJob) -> None:
+        """Model step and arrangement (model worker), then the notes to the scheduler."""
+        if not self._current(run, job):
+            return  # the session ended or the media jumped while this waited
+        updates: list[LiveUpdate] = []
+        if job.restart_options is not None:
+            run.composer = LiveComposer(self.context.amt(), job.restart_options,
+                                        math.floor(job.media_time), run.generator)
+            updates.append(run.composer.begin())
+        assert run.composer is not None
+        if job.completed:
+            update = run.composer.complete(job.completed)
+            if update is not None:
+                updates.append(update)
+        if job.cut_at is not None:
+            assert job.partial is not None
+            updates.append(run.composer.cut(job.cut_at, job.partial))
+        with self._lock:
+            if self._current(run, job):
+                self._hand_over(updates)
+                if updates:
+                    self.update_latencies.append(time.monotonic() - job.received)
+
+    def _current(self, run: LiveRun, job: ComposeJob) -> bool:
+        return self.run is run and run.epoch == job.epoch
+
+    def _hand_over(self, updates: list[LiveUpdate]) -> None:
+        scheduler = self.context.scheduler
+        for update in updates:
+            start = scheduler.replace_from(update.events, update.start)
+            for chord_start, name in update.chords:
+                if chord_start >= start - 1e-6:
+                    self.context.clients.broadcast("/v2m/chord", name, float(chord_start))

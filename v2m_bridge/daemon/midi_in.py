@@ -10,9 +10,9 @@ from collections.abc import Callable
 from v2m_bridge.daemon.midi_out import (
     CLIENT_NAME,
     MidiPortError,
-    _rtmidi,
     api_from_name,
     find_port,
+    load_rtmidi,
 )
 
 log = logging.getLogger(__name__)
@@ -35,7 +35,7 @@ class MidiInput:
     def __init__(self, api_name: str, target: str | None,
                  callback: Callable[[list[int]], None], client_name: str = CLIENT_NAME,
                  poll_s: float = 0.001) -> None:
-        rtmidi = _rtmidi()
+        rtmidi = load_rtmidi()
         client_name += INPUT_CLIENT_SUFFIX
         try:
             self._in = rtmidi.MidiIn(api_from_name(api_name), name=client_name)

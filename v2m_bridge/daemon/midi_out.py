@@ -110,7 +110,8 @@ class MemorySink(MidiSink):
         self.closed = True
 
 
-def _rtmidi():
+def load_rtmidi():
+    """The rtmidi module (python-rtmidi), imported on first use."""
     import rtmidi  # imported lazily: `v2m-bridge --help` must not need libasound
 
     return rtmidi
@@ -122,7 +123,7 @@ _API_BY_NAME = {"alsa": "API_LINUX_ALSA", "jack": "API_UNIX_JACK", "coremidi": "
 
 def api_from_name(name: str) -> int:
     """The rtmidi API constant for ``alsa``/``jack``/``coremidi``/``winmm``."""
-    rtmidi = _rtmidi()
+    rtmidi = load_rtmidi()
     if name not in _API_BY_NAME:
         raise MidiPortError(f"unknown MIDI API {name!r}; expected one of {sorted(_API_BY_NAME)}")
     api = getattr(rtmidi, _API_BY_NAME[name])
@@ -150,7 +151,7 @@ class RtMidiSink(MidiSink):
 
     def __init__(self, api_name: str, target: str | None = None,
                  client_name: str = CLIENT_NAME, port_name: str = OUTPUT_PORT_NAME) -> None:
-        rtmidi = _rtmidi()
+        rtmidi = load_rtmidi()
         self.api_name = api_name
         self.target = target
         self._client_name = client_name
@@ -169,7 +170,7 @@ class RtMidiSink(MidiSink):
         self._open()
 
     def _open(self) -> None:
-        rtmidi = _rtmidi()
+        rtmidi = load_rtmidi()
         if self.target is None:
             try:
                 self._out.open_virtual_port(self._port_name)
@@ -238,7 +239,7 @@ def find_port(ports: Sequence[str], wanted: str) -> int | None:
 def jack_server_running() -> bool:
     """Whether a JACK server answers. Connecting a short-lived client is the only check rtmidi
     offers: a client of a dead server keeps stale port lists and sends into the void."""
-    rtmidi = _rtmidi()
+    rtmidi = load_rtmidi()
     try:
         probe = rtmidi.MidiIn(rtmidi.API_UNIX_JACK, name="v2m_bridge_alive")
     except rtmidi.RtMidiError:
@@ -278,7 +279,7 @@ def _first_that_opens(api_names: list[str], target: str | None, client_name: str
 
 def list_ports() -> dict[str, dict[str, list[str]] | str]:
     """Input and output ports per compiled rtmidi API, or the reason an API is unavailable."""
-    rtmidi = _rtmidi()
+    rtmidi = load_rtmidi()
     result: dict[str, dict[str, list[str]] | str] = {}
     for api in rtmidi.get_compiled_api():
         name = rtmidi.get_api_name(api)

@@ -24,15 +24,13 @@ from dataclasses import dataclass
 from pythonosc.osc_packet import OscPacket
 
 from v2m_bridge.errors import V2MError
+from v2m_bridge.osc.protocol import ERROR, MAX_PACKET_BYTES, PACKET_SUBJECT, V2M_PREFIX
 from v2m_bridge.osc.wire import osc_message
 
 log = logging.getLogger(__name__)
 
-MAX_PACKET_BYTES = 8192  # a path, or a live frame with a 768-d vector, fits; bigger is refused
 RECEIVE_BUFFER_BYTES = 4 << 20  # room for a burst of frames while a model step runs
 ERRORS_PER_SECOND = 5  # per sender and address; a flood of bad frames gets a few answers
-V2M_PREFIX = "/v2m/"
-PACKET_ADDRESS = "(packet)"  # the address in error replies about a packet that did not parse
 
 Address = tuple[str, int]
 
@@ -200,13 +198,13 @@ class OscServer:
                         ) -> None:
         received = time.monotonic() if received is None else received
         if len(data) > self.max_packet_bytes:
-            self.send_error(sender, PACKET_ADDRESS, f"packet of {len(data)} bytes refused; the "
+            self.send_error(sender, PACKET_SUBJECT, f"packet of {len(data)} bytes refused; the "
                             f"limit is {self.max_packet_bytes} bytes")
             return
         try:
             messages = [timed.message for timed in OscPacket(data).messages]
         except Exception as err:  # untrusted bytes: python-osc raises more than ParseError
-            self.send_error(sender, PACKET_ADDRESS, f"not a valid OSC packet ({err})")
+            self.send_error(sender, PACKET_SUBJECT, f"not a valid OSC packet ({err})")
             return
         for message in messages:
             self.dispatch(Request(message.address, tuple(message.params), sender, received))
@@ -254,7 +252,7 @@ class OscServer:
             return
         window[1] += 1
         log.info("error for %s from %s:%s: %s", address, sender[0], sender[1], message)
-        self.reply(sender, "/v2m/error", address, message)
+        self.reply(sender, ERROR, address, message)
 
     def reply(self, sender: Address, address: str, *args: object) -> None:
         """Send to everyone who should hear the answer to a request from ``sender``."""

@@ -2,10 +2,13 @@
 
 ::
 
-    from v2m_bridge.model import load_amt, load_regression, generate_chords
-    amt = load_amt("best_loss_weights.pickle")      # official file or project checkpoint
-    chords = generate_chords(amt, ConditioningInputs.from_features(features),
+    from v2m_bridge.model import load_chord_model, generate_chords
+    model = load_chord_model("best_loss_weights.pickle")  # or None: the starter model
+    chords = generate_chords(model.amt, ConditioningInputs.from_features(features),
                              GenerationOptions(key=parse_key("D minor"), seed=1))
+
+:func:`load_chord_model` is how every caller gets a model to generate with (checkpoint or
+starter model, on the picked device); :func:`load_amt` is the file reader under it.
 
 Names are imported on first use (PEP 562), so ``import v2m_bridge.cli.model`` and the
 ``v2m-bridge`` command line start without loading torch.
@@ -29,8 +32,8 @@ _EXPORTS: dict[str, str] = {
     "load_regression": "v2m_bridge.model.checkpoint",
     "save_amt": "v2m_bridge.model.checkpoint",
     "save_regression": "v2m_bridge.model.checkpoint",
-    "amt_from_option": "v2m_bridge.model.loading",
-    "load_default_amt": "v2m_bridge.model.loading",
+    "ChordModel": "v2m_bridge.model.loading",
+    "load_chord_model": "v2m_bridge.model.loading",
     "starter_amt_path": "v2m_bridge.model.loading",
     "VideoRegression": "v2m_bridge.model.regression",
 }
@@ -38,15 +41,15 @@ _EXPORTS: dict[str, str] = {
 __all__ = [
     "AMT",
     "AMTConfig",
+    "ChordModel",
     "ConditioningInputs",
     "GenerationError",
     "GenerationOptions",
     "RegressionConfig",
     "VideoRegression",
-    "amt_from_option",
     "generate_chords",
     "load_amt",
-    "load_default_amt",
+    "load_chord_model",
     "load_regression",
     "sample_next_chord",
     "save_amt",
@@ -65,7 +68,7 @@ if TYPE_CHECKING:
         generate_chords,
         sample_next_chord,
     )
-    from v2m_bridge.model.loading import amt_from_option, load_default_amt, starter_amt_path
+    from v2m_bridge.model.loading import ChordModel, load_chord_model, starter_amt_path
     from v2m_bridge.model.regression import VideoRegression
 
 

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import os
 import pickle
-import tempfile
 import zipfile
 from collections.abc import Mapping
 from pathlib import Path
@@ -33,6 +32,7 @@ from v2m_bridge.model.config import (
     infer_regression_config,
 )
 from v2m_bridge.model.regression import VideoRegression
+from v2m_bridge.output.paths import atomic_output
 
 AMT_FORMAT = "v2m-bridge/amt"
 REGRESSION_FORMAT = "v2m-bridge/regression"
@@ -155,15 +155,8 @@ def _save(model: nn.Module, fmt: str, path: str | os.PathLike, metadata: dict | 
         "metadata": dict(metadata or {}),
     }
     path.parent.mkdir(parents=True, exist_ok=True)
-    # Write beside the target and rename, so an interrupted save never leaves half a file.
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(fd)
-    try:
-        torch.save(payload, tmp)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.remove(tmp)
+    with atomic_output(path) as temp_path:  # an interrupted save never leaves half a file
+        torch.save(payload, temp_path)
     return path
 
 

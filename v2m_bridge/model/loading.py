@@ -1,18 +1,36 @@
-"""Finding the model to use: a user's checkpoint, or the starter model shipped in ``models/``."""
+"""The one way to get a chord model for generation: :func:`load_chord_model`.
+
+It takes a user's checkpoint or, without one, the starter model shipped in ``models/``, puts it
+on the device :func:`~v2m_bridge.device.pick_device` chooses, and says what users should be told
+about it. :func:`~v2m_bridge.model.checkpoint.load_amt` stays the low-level file reader.
+"""
 
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass
 from pathlib import Path
 
 import torch
 
+from v2m_bridge.device import pick_device
 from v2m_bridge.errors import CheckpointError
 from v2m_bridge.model.amt import AMT
 from v2m_bridge.model.checkpoint import load_amt
 
 STARTER_AMT_FILE = "starter_amt.pt"
 MODELS_ENV = "V2M_MODELS_DIR"
+STARTER_MODEL_NOTE = ("chords from the v2m-bridge starter model, trained on chord corpora without "
+                      "paired video (see models/README.md); not the official Video2Music weights")
+
+
+@dataclass(frozen=True)
+class ChordModel:
+    """A loaded AMT plus what users should be told about it."""
+
+    amt: AMT
+    label: str  # provenance text: "starter model" or "checkpoint NAME"
+    note: str | None  # an honesty message, when the model is not the official one
 
 
 def models_dirs() -> list[Path]:
@@ -37,15 +55,18 @@ def starter_amt_path() -> Path:
                           f"PATH or set {MODELS_ENV} to the folder that holds {STARTER_AMT_FILE}")
 
 
-def load_default_amt(device: str | torch.device | None = None) -> AMT:
-    """Load the shipped starter AMT (see ``models/README.md`` for what it is and is not)."""
-    model = load_amt(starter_amt_path(), device=device)
-    model.metadata = {**model.metadata, "starter": True}
-    return model
+def load_chord_model(checkpoint: str | os.PathLike | None = None,
+                     device: str | torch.device | None = None) -> ChordModel:
+    """The AMT from ``checkpoint`` (the starter model when empty), in eval mode on ``device``.
 
-
-def amt_from_option(checkpoint: str | None, device: str | torch.device | None = None) -> AMT:
-    """``--checkpoint PATH`` if given, else the starter model."""
-    if checkpoint:
-        return load_amt(checkpoint, device=device)
-    return load_default_amt(device)
+    ``device`` None or "auto" picks CUDA, then MPS, then the CPU.
+    """
+    target = pick_device(device)
+    if not checkpoint:
+        amt = load_amt(starter_amt_path(), device=target)
+        amt.metadata = {**amt.metadata, "starter": True}
+        return ChordModel(amt, "starter model", STARTER_MODEL_NOTE)
+    amt = load_amt(checkpoint, device=target)
+    is_starter = Path(checkpoint).name == STARTER_AMT_FILE or bool(amt.metadata.get("starter"))
+    return ChordModel(amt, f"checkpoint {Path(checkpoint).name}",
+                      STARTER_MODEL_NOTE if is_starter else None)

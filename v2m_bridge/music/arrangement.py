@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from v2m_bridge.config import DEFAULT_TEMPO_BPM
+from v2m_bridge.config import DEFAULT_KEY, DEFAULT_TEMPO_BPM
 from v2m_bridge.errors import FeatureError
 from v2m_bridge.music.arpeggio import arpeggiate
 from v2m_bridge.music.dynamics import (
@@ -24,9 +24,9 @@ from v2m_bridge.music.dynamics import (
     velocity_from_loudness,
 )
 from v2m_bridge.music.events import ARP_CHANNEL, CHORDS_CHANNEL, NoteEvent
-from v2m_bridge.music.grid import GridOptions, HarmonicGrid, build_grid
+from v2m_bridge.music.grid import ChordSpan, GridOptions, HarmonicGrid, build_grid
 from v2m_bridge.music.voicing import DEFAULT_REGISTER, Voicing, get_register, voice_progression
-from v2m_bridge.vocab import C_MAJOR, Chord, Key
+from v2m_bridge.vocab import Chord, Key, parse_key
 
 # General MIDI programs (0-based) for the audio preview; a DAW replaces them with its own sounds.
 PAD_PROGRAM = 89  # "Pad 2 (warm)"
@@ -37,7 +37,7 @@ ARP_PROGRAM = 0  # "Acoustic Grand Piano", as the official renderer
 class ArrangeOptions:
     """How chords become notes. The CLI's defaults come from here."""
 
-    key: Key = C_MAJOR
+    key: Key = field(default_factory=lambda: parse_key(DEFAULT_KEY))
     tempo_bpm: float = DEFAULT_TEMPO_BPM
     cut_align: bool = True
     register: str = DEFAULT_REGISTER
@@ -55,37 +55,69 @@ class ArrangeOptions:
                            cut_align=self.cut_align)
 
 
+@dataclass(frozen=True)
+class FeatureTrace:
+    """The per-second features the arrangement followed, kept for the plot and the cut report."""
+
+    motion: np.ndarray  # (T,)
+    emotion: np.ndarray  # (T, 6)
+    dynamics: Dynamics  # note density and loudness per second
+    detected_cuts: tuple[float, ...] = ()  # cut times as detected, before snapping
+
+
+@dataclass(frozen=True)
+class Provenance:
+    """What produced the music: labelled facts and honesty notes, written into every output."""
+
+    facts: dict[str, str] = field(default_factory=dict)  # label -> value, e.g. "seed" -> "7"
+    notes: tuple[str, ...] = ()  # honesty messages for users
+    source: str | None = None  # the video path, when composed from one
+
+
 @dataclass
 class Composition:
-    """An arranged piece in media seconds, ready for a MIDI file, audio or the live scheduler."""
+    """An arranged piece in media seconds, ready for a MIDI file, audio or the live scheduler.
+
+    The grid holds the tempo, metre, duration, chord spans (in :attr:`key`), snapped cuts and
+    accents; ``trace`` is what the music followed; the rest says how it was made.
+    """
 
     events: list[NoteEvent]  # sorted by start time
-    chord_spans: list[tuple[float, float, str]]  # (start_s, end_s, chord name in the key)
-    duration: float
+    grid: HarmonicGrid
     key: Key
-    tempo_bpm: float
-    notes: list[str] = field(default_factory=list)  # honesty messages for users
-    beats_per_bar: int = 4
-    grid: HarmonicGrid | None = None
-    dynamics: Dynamics | None = None
+    trace: FeatureTrace | None = None
+    provenance: Provenance = field(default_factory=Provenance)
     programs: dict[int, int] = field(
         default_factory=lambda: {CHORDS_CHANNEL: PAD_PROGRAM, ARP_CHANNEL: ARP_PROGRAM})
-    provenance: dict[str, str] = field(default_factory=dict)
-    motion: np.ndarray | None = None  # (T,) for the plot
-    emotion: np.ndarray | None = None  # (T, 6) for the plot
-    source: str | None = None  # the video path, when composed from one
     timings: dict[str, float] = field(default_factory=dict)  # seconds per pipeline stage
-    detected_cuts: tuple[float, ...] = ()  # cut times as detected, before snapping
+
+    @property
+    def duration(self) -> float:
+        return self.grid.duration
+
+    @property
+    def tempo_bpm(self) -> float:
+        return self.grid.tempo_bpm
+
+    @property
+    def chord_spans(self) -> tuple[ChordSpan, ...]:
+        return self.grid.spans
 
     @property
     def cut_times(self) -> tuple[float, ...]:
-        return self.grid.cut_times if self.grid is not None else ()
+        """Cuts as snapped onto the grid (empty in the official one-chord-per-second mode)."""
+        return self.grid.cut_times
+
+    def chord_name(self, span: ChordSpan) -> str:
+        """The span's chord as written in :attr:`key` (flats in flat keys)."""
+        return span.chord.name(self.key.prefers_flats)
 
     def cut_alignment(self) -> list[float]:
         """For each detected cut, seconds to the nearest chord span start (0 = on the cut)."""
-        starts = [start for start, _, _ in self.chord_spans[1:]]
+        starts = [span.start for span in self.chord_spans[1:]]
+        detected = self.trace.detected_cuts if self.trace is not None else ()
         return [min((abs(start - cut) for start in starts), default=math.inf)
-                for cut in self.detected_cuts]
+                for cut in detected]
 
 
 def remove_overlaps(events: Sequence[NoteEvent]) -> list[NoteEvent]:
@@ -175,14 +207,11 @@ def arrange(chords: Sequence[Chord], *, motion: np.ndarray, scene_offset: np.nda
 
     pad = _pad_events(grid, voicings, velocity_at, options)
     arp = arpeggiate(grid, voicings, density_at, velocity_at, options.arp_octave_shift)
-    flats = options.key.prefers_flats
+    detected = tuple(float(cut) for cut in cut_times if 0 < cut < duration)
     return Composition(
-        events=remove_overlaps(pad + arp),
-        chord_spans=[(span.start, span.end, span.chord.name(flats)) for span in grid.spans],
-        duration=duration, key=options.key, tempo_bpm=float(options.tempo_bpm),
-        notes=messages, beats_per_bar=options.beats_per_bar, grid=grid, dynamics=dynamics,
-        motion=motion, emotion=emotion,
-        detected_cuts=tuple(float(cut) for cut in cut_times if 0 < cut < duration))
+        events=remove_overlaps(pad + arp), grid=grid, key=options.key,
+        trace=FeatureTrace(motion, emotion, dynamics, detected),
+        provenance=Provenance(notes=tuple(messages)))
 
 
 def _pad_events(grid: HarmonicGrid, voicings: dict[int, Voicing],

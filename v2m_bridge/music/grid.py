@@ -33,8 +33,6 @@ class GridError(V2MError, ValueError):
     """Impossible grid settings (tempo, duration, empty chord list)."""
 
 
-
-
 @dataclass(frozen=True)
 class GridOptions:
     """Settings of the musical grid; the defaults are the CLI defaults."""
@@ -51,8 +49,9 @@ class GridOptions:
     def __post_init__(self) -> None:
         if not (isinstance(self.tempo_bpm, (int, float)) and math.isfinite(self.tempo_bpm)
                 and MIN_TEMPO_BPM <= self.tempo_bpm <= MAX_TEMPO_BPM):
-            raise GridError(f"tempo must be between {MIN_TEMPO_BPM:g} and {MAX_TEMPO_BPM:g} bpm, "
-                            f"got {self.tempo_bpm!r}")
+            # the one tempo check of a render; named after the CLI option that sets it
+            raise GridError(f"--tempo must be between {MIN_TEMPO_BPM:g} and {MAX_TEMPO_BPM:g} "
+                            f"bpm, got {self.tempo_bpm!r}")
         if not 1 <= self.beats_per_bar <= 16:
             raise GridError(f"beats per bar must be 1..16, got {self.beats_per_bar}")
 

@@ -24,23 +24,19 @@ from dataclasses import dataclass
 from pythonosc.osc_packet import OscPacket
 
 from v2m_bridge.errors import V2MError
+from v2m_bridge.osc import protocol
+from v2m_bridge.osc.ports import check_port
 from v2m_bridge.osc.wire import osc_message
 
 log = logging.getLogger(__name__)
 
-PROGRESS_ADDRESS = "/v2m/progress"
-ERROR_ADDRESS = "/v2m/error"
-OK_ADDRESS = "/v2m/ok"
-PACKET_ERROR_SUBJECT = "(packet)"  # the daemon's /v2m/error subject for a packet it cannot read
+PROGRESS_ADDRESS = protocol.PROGRESS
+ERROR_ADDRESS = protocol.ERROR
+OK_ADDRESS = protocol.OK
+PACKET_ERROR_SUBJECT = protocol.PACKET_SUBJECT
 
-# The daemon's answer to each request (v2m_bridge/daemon/session.py); any other /v2m/* gets /v2m/ok.
-EXPECTED_REPLIES = {
-    "/v2m/hello": "/v2m/status",
-    "/v2m/status": "/v2m/status",
-    "/v2m/video/open": "/v2m/ready",
-    "/v2m/regenerate": "/v2m/ready",
-    "/v2m/render": "/v2m/render/done",
-}
+# The daemon's answer to each request (v2m_bridge/osc/protocol.py); any other /v2m/* gets /v2m/ok.
+EXPECTED_REPLIES = protocol.expected_replies()
 
 INT32_RANGE = (-(2**31), 2**31 - 1)
 FLOAT32_MAX = 3.4028234663852886e38
@@ -124,7 +120,7 @@ def expected_reply(address: str) -> str | None:
     the daemon never answers."""
     if address in EXPECTED_REPLIES:
         return EXPECTED_REPLIES[address]
-    return OK_ADDRESS if address.startswith("/v2m/") else None
+    return OK_ADDRESS if address.startswith(protocol.V2M_PREFIX) else None
 
 
 @dataclass(frozen=True)
@@ -158,12 +154,6 @@ def resolve_ipv4(host: str) -> str:
         raise SendError(f"cannot resolve host {host!r}: {err}") from err
 
 
-def _check_port(port: int, what: str, allow_zero: bool = False) -> None:
-    low = 0 if allow_zero else 1
-    if not low <= port <= 65535:
-        raise SendError(f"{what} must be {low}..65535, got {port}")
-
-
 def send_message(host: str, port: int, address: str, args: Sequence[OscValue], *,
                  wait_s: float | None = None, expect: str | None = None, listen_port: int = 0,
                  on_message: Callable[[Reply], None] | None = None) -> Outcome:
@@ -175,8 +165,8 @@ def send_message(host: str, port: int, address: str, args: Sequence[OscValue], *
     Every other message received meanwhile (progress, status) goes to ``on_message``.
     ``listen_port`` binds the local socket, for a daemon started with ``--reply-port``.
     """
-    _check_port(port, "--port")
-    _check_port(listen_port, "--listen-port", allow_zero=True)
+    check_port(port, "--port", error=SendError)
+    check_port(listen_port, "--listen-port", allow_zero=True, error=SendError)
     if wait_s is not None and not (math.isfinite(wait_s) and wait_s > 0):
         raise SendError(f"--wait must be a positive number of seconds, got {wait_s:g}")
     payload = encode_message(address, args)

@@ -18,13 +18,14 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from v2m_bridge.osc import protocol
 from v2m_bridge.video.decode import VideoInputError, check_video_path
 
 FEATURE_SIZE = (64, 36)  # (width, height) of the downsampled frame, as jit.matrix 4 char 64 36
 # On the shared test videos, hard cuts measure 0.13-0.34 and everything else (pans, zooms, fades,
 # title cards) at most 0.07; a cut between two shots of the same colours can stay below 0.01.
-CUT_MOTION_THRESHOLD = 0.12
-MIN_CUT_GAP_S = 0.5
+CUT_MOTION_THRESHOLD = protocol.CUT_MOTION_THRESHOLD
+MIN_CUT_GAP_S = protocol.MIN_CUT_GAP_S
 
 # ITU-R BT.601 luma weights, applied to (B, G, R) planes in OpenCV's channel order.
 _LUMA_WEIGHTS_BGR = np.array([[0.114, 0.587, 0.299]], dtype=np.float32)
@@ -43,8 +44,8 @@ class FrameFeatures:
     cut: float  # 1.0 on the first frame of a new shot, else 0.0
 
     def as_osc_args(self) -> tuple[float, ...]:
-        """The 7 arguments of ``/v2m/live/frame``, in wire order."""
-        return (self.media_time, self.luma, self.motion, self.r, self.g, self.b, self.cut)
+        """The 7 arguments of ``/v2m/live/frame``, in wire order (:data:`protocol.FRAME_FIELDS`)."""
+        return tuple(getattr(self, name) for name in protocol.FRAME_FIELDS)
 
 
 class FrameFeatureMeter:

@@ -30,6 +30,7 @@ from v2m_bridge.config import (
     DEFAULT_PORT,
 )
 from v2m_bridge.errors import V2MError
+from v2m_bridge.osc import protocol
 from v2m_bridge.osc.client import (
     ERROR_ADDRESS,
     OK_ADDRESS,
@@ -40,11 +41,13 @@ from v2m_bridge.osc.client import (
     wait_for_reply,
 )
 from v2m_bridge.osc.frame_features import FrameFeatures, iter_video_frame_features
+from v2m_bridge.osc.ports import check_port
 from v2m_bridge.osc.wire import osc_message
 
 START_ADDRESS = "/v2m/live/start"
 STOP_ADDRESS = "/v2m/live/stop"
 FRAME_ADDRESS = "/v2m/live/frame"
+assert {START_ADDRESS, STOP_ADDRESS, FRAME_ADDRESS} <= set(protocol.MESSAGES)
 MAX_ERRORS_KEPT = 10
 
 ProgressCallback = Callable[[FrameFeatures], None]
@@ -150,8 +153,7 @@ def _check_settings(target: tuple[str, int], latency: float, timeout: float, spe
     if confirm_s is not None and not (number(confirm_s) and confirm_s > 0):
         raise ReplayError(f"confirm_s must be a positive number of seconds, got {confirm_s!r}")
     host, port = target
-    if not isinstance(port, int) or isinstance(port, bool) or not 1 <= port <= 65535:
-        raise ReplayError(f"port must be 1..65535, got {port!r}")
+    check_port(port, "port", error=ReplayError)
     if not isinstance(host, str) or not host:
         raise ReplayError(f"host must be a host name or IPv4 address, got {host!r}")
 

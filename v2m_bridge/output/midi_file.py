@@ -77,17 +77,19 @@ def _conductor_track(composition: Composition, end_tick: int) -> mido.MidiTrack:
     tempo = composition.tempo_bpm
     timed: list[tuple[int, int, mido.MetaMessage]] = [
         (0, 0, mido.MetaMessage("set_tempo", tempo=mido.bpm2tempo(tempo))),
-        (0, 1, mido.MetaMessage("time_signature", numerator=composition.beats_per_bar,
+        (0, 1, mido.MetaMessage("time_signature", numerator=composition.grid.beats_per_bar,
                                 denominator=4)),
         (0, 2, mido.MetaMessage("key_signature", key=composition.key.mido_name)),
     ]
-    texts = [f"{label}: {value}" for label, value in composition.provenance.items()]
-    texts += [f"note: {note}" for note in composition.notes]
+    provenance = composition.provenance
+    texts = [f"{label}: {value}" for label, value in provenance.facts.items()]
+    texts += [f"note: {note}" for note in provenance.notes]
     timed.extend((0, 3, mido.MetaMessage("text", text=_ascii(text))) for text in texts)
     previous_name = None
-    for start, _end, name in composition.chord_spans:
-        tick = min(seconds_to_ticks(start, tempo), end_tick)
-        if name != previous_name or start == 0:
+    for span in composition.chord_spans:
+        name = composition.chord_name(span)
+        tick = min(seconds_to_ticks(span.start, tempo), end_tick)
+        if name != previous_name or span.start == 0:
             timed.append((tick, 4, mido.MetaMessage("marker", text=_ascii(name))))
         previous_name = name
     return _to_track(CONDUCTOR_TRACK_NAME, timed, end_tick)

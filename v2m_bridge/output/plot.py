@@ -17,7 +17,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
 from v2m_bridge.emotion import EMOTIONS
-from v2m_bridge.music.arrangement import Composition
+from v2m_bridge.music.arrangement import Composition, FeatureTrace
 from v2m_bridge.music.events import ARP_CHANNEL, CHORDS_CHANNEL
 from v2m_bridge.output.paths import atomic_output, check_output_path
 
@@ -60,6 +60,24 @@ def _mark_cuts(axes, composition: Composition) -> None:
         axes.axvline(cut, color=CUT_COLOUR, linestyle="--", linewidth=1.2, zorder=5)
 
 
+def _draw_trace(emotion_ax, motion_ax, trace: FeatureTrace) -> None:
+    """Emotion probabilities, motion bars and the note density the music followed."""
+    seconds = np.arange(len(trace.motion)) + 0.5
+    for column, name in enumerate(EMOTIONS):
+        emotion_ax.plot(seconds, trace.emotion[:, column], label=name,
+                        color=EMOTION_COLOURS[column], linewidth=1.6)
+    emotion_ax.legend(loc="lower left", bbox_to_anchor=(0.0, 1.0), ncols=6, fontsize=8,
+                      frameon=False, borderaxespad=0.0)
+    motion_ax.bar(seconds, trace.motion, width=0.9, color="#8d99ae", label="motion")
+    density_ax = motion_ax.twinx()
+    density_seconds = np.arange(len(trace.dynamics)) + 0.5
+    density_ax.plot(density_seconds, trace.dynamics.note_density, color="#2b2d42",
+                    linewidth=1.6, label=f"note density ({trace.dynamics.source})")
+    density_ax.set_ylim(0, 42)
+    density_ax.set_ylabel("note density")
+    density_ax.legend(loc="upper right", fontsize=8, frameon=False)
+
+
 def draw_timeline(composition: Composition,
                   video_path: str | os.PathLike | None = None) -> Figure:
     """The timeline figure (not saved)."""
@@ -67,7 +85,8 @@ def draw_timeline(composition: Composition,
     figure = Figure(figsize=(16, 11), dpi=100, layout="constrained")
     axes = figure.subplots(5, 1, sharex=True, height_ratios=[1.2, 1.2, 1.0, 0.5, 2.6])
     thumbs_ax, emotion_ax, motion_ax, chord_ax, roll_ax = axes
-    title = Path(composition.source).name if composition.source else "composition"
+    source = composition.provenance.source
+    title = Path(source).name if source else "composition"
     figure.suptitle(f"{title} - {composition.key.name}, {composition.tempo_bpm:g} bpm, "
                     f"{len(composition.cut_times)} cut(s)", fontsize=13)
 
@@ -80,37 +99,21 @@ def draw_timeline(composition: Composition,
         thumbs_ax.text(duration / 2, 0.5, "no video frames", ha="center", va="center")
     thumbs_ax.set_ylim(0, 1)
 
-    seconds = np.arange(len(composition.motion)) + 0.5 if composition.motion is not None \
-        else np.array([])
-    if composition.emotion is not None:
-        for column, name in enumerate(EMOTIONS):
-            emotion_ax.plot(seconds, composition.emotion[:, column], label=name,
-                            color=EMOTION_COLOURS[column], linewidth=1.6)
-        emotion_ax.legend(loc="lower left", bbox_to_anchor=(0.0, 1.0), ncols=6, fontsize=8,
-                          frameon=False, borderaxespad=0.0)
+    trace = composition.trace
+    if trace is not None:
+        _draw_trace(emotion_ax, motion_ax, trace)
     emotion_ax.set_ylim(0, 1.05)
     emotion_ax.set_ylabel("emotion p")
-
-    if composition.motion is not None:
-        motion_ax.bar(seconds, composition.motion, width=0.9, color="#8d99ae", label="motion")
     motion_ax.set_ylabel("motion (0-255)")
-    if composition.dynamics is not None:
-        density_ax = motion_ax.twinx()
-        density_seconds = np.arange(len(composition.dynamics)) + 0.5
-        density_ax.plot(density_seconds, composition.dynamics.note_density, color="#2b2d42",
-                        linewidth=1.6, label=f"note density ({composition.dynamics.source})")
-        density_ax.set_ylim(0, 42)
-        density_ax.set_ylabel("note density")
-        density_ax.legend(loc="upper right", fontsize=8, frameon=False)
-    for accent in composition.grid.accents if composition.grid else ():
+    for accent in composition.grid.accents:
         motion_ax.plot([accent], [0], marker="^", color="#f77f00", markersize=10, clip_on=False)
 
     chord_ax.set_yticks([])
     chord_ax.set_ylabel("chords")
-    for index, (start, end, name) in enumerate(composition.chord_spans):
-        chord_ax.axvspan(start, end, color="#edf2f4" if index % 2 else "#d9e2ec")
-        chord_ax.text((start + end) / 2, 0.5, name, ha="center", va="center", fontsize=8,
-                      clip_on=True)
+    for index, span in enumerate(composition.chord_spans):
+        chord_ax.axvspan(span.start, span.end, color="#edf2f4" if index % 2 else "#d9e2ec")
+        chord_ax.text((span.start + span.end) / 2, 0.5, composition.chord_name(span),
+                      ha="center", va="center", fontsize=8, clip_on=True)
 
     for channel, colour in PART_COLOURS.items():
         notes = [event for event in composition.events if event.channel == channel]

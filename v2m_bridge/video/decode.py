@@ -87,7 +87,7 @@ def decode_video(
     """Decode ``path`` once; return motion, scene cuts and sample times, calling ``on_sample``
     for each of the ~1 fps frames (official selection rule). Callbacks run in the decode thread.
     """
-    path = check_video_path(path)
+    path = Path(path)  # checked by the caller: analyze_video or check_video_path
     scene_detector = make_detector(detector)
     try:
         stream = _TeeVideoStream(path)

@@ -1,0 +1,201 @@
+"""The OSC protocol of ``v2m-bridge serve``: every address, its arguments and its reply, once.
+
+Everything else is derived from :data:`MESSAGES`: the daemon's routes and their argument checks
+(:mod:`v2m_bridge.daemon.routes`), the replies the client waits for
+(:func:`v2m_bridge.osc.client.expected_reply`), the ``send`` command's help, and the README's OSC
+table (``tests/test_protocol.py`` fails when the README and this table disagree). The live frame
+layout (:data:`FRAME_FIELDS` and the optional vectors) is here too, for the daemon that reads
+frames and the replay tool that writes them.
+
+Argument types: ``s`` text, ``i`` an integer, ``f`` a finite number (ints accepted). Every
+``/v2m/*`` request is answered with its reply or ``/v2m/error s:address s:message``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from v2m_bridge.emotion import EMOTIONS
+from v2m_bridge.features import SEMANTIC_DIM
+
+V2M_PREFIX = "/v2m/"
+OK = "/v2m/ok"
+ERROR = "/v2m/error"
+STATUS = "/v2m/status"
+PROGRESS = "/v2m/progress"
+READY = "/v2m/ready"
+RENDER_DONE = "/v2m/render/done"
+CHORD = "/v2m/chord"
+PACKET_SUBJECT = "(packet)"  # the error subject for a packet that did not parse
+MAX_PACKET_BYTES = 8192  # a path, or a live frame with a 768-d vector, fits; bigger is refused
+
+# --- the live frame (/v2m/live/frame) --------------------------------------------------------
+
+FRAME_FIELDS = ("media_time", "luma", "motion", "r", "g", "b", "cut")
+EMOTION_DIM = len(EMOTIONS)
+# argument count -> (has emotion, has semantic)
+FRAME_LAYOUTS = {
+    len(FRAME_FIELDS): (False, False),
+    len(FRAME_FIELDS) + EMOTION_DIM: (True, False),
+    len(FRAME_FIELDS) + SEMANTIC_DIM: (False, True),
+    len(FRAME_FIELDS) + EMOTION_DIM + SEMANTIC_DIM: (True, True),
+}
+# How Max (and replay) flag a cut: motion at or above the threshold, never twice within the gap
+# of media time. The Max patch holds the same numbers (tests/test_max_patch.py checks).
+CUT_MOTION_THRESHOLD = 0.12
+MIN_CUT_GAP_S = 0.5
+
+
+@dataclass(frozen=True)
+class Arg:
+    """One argument: its type letter, its name, and whether it may be left out (an optional
+    argument may only be followed by optional ones)."""
+
+    kind: str
+    name: str
+    optional: bool = False
+
+    def __str__(self) -> str:
+        return f"{self.kind}:{self.name}"
+
+
+@dataclass(frozen=True)
+class Message:
+    """One address the daemon accepts.
+
+    ``reply`` is the address that completes a request (None: the daemon sends nothing back, or,
+    for ``/v2m/live/frame``, only errors); ``reply_text`` is the README's description of it.
+    ``signatures`` lists the accepted type strings; it is derived from ``args`` unless given.
+    """
+
+    address: str
+    args: tuple[Arg, ...] = ()
+    reply: str | None = OK
+    reply_text: str = "`/v2m/ok s:address`"
+    help: str = ""
+    usage_suffix: str = ""  # more of the request's usage, e.g. the frame's optional vectors
+    fixed_signatures: tuple[str, ...] | None = None
+
+    @property
+    def signatures(self) -> tuple[str, ...]:
+        if self.fixed_signatures is not None:
+            return self.fixed_signatures
+        kinds = "".join(arg.kind for arg in self.args)
+        required = sum(not arg.optional for arg in self.args)
+        return tuple(kinds[:n] for n in range(required, len(kinds) + 1))
+
+    @property
+    def usage(self) -> str:
+        """``/v2m/video/open s:path [f:timeline_offset]``: nested brackets for optional ones."""
+        parts = [str(arg) for arg in self.args if not arg.optional]
+        optional = [str(arg) for arg in self.args if arg.optional]
+        tail = ""
+        for text in reversed(optional):
+            tail = f"[{text}{' ' + tail if tail else ''}]"
+        return " ".join([self.address, *parts, *([tail] if tail else []),
+                         *([self.usage_suffix] if self.usage_suffix else [])])
+
+    @property
+    def is_request(self) -> bool:
+        return self.address.startswith(V2M_PREFIX)
+
+
+def _f(name: str, optional: bool = False) -> Arg:
+    return Arg("f", name, optional)
+
+
+def _s(name: str) -> Arg:
+    return Arg("s", name)
+
+
+_FRAME_USAGE = f"[+ {EMOTION_DIM} emotion] [+ {SEMANTIC_DIM} semantic]"
+_ANSWERED = "`/v2m/ok s:address` (used by the next open/regenerate)"
+
+REQUESTS: tuple[Message, ...] = (
+    Message("/v2m/hello", (_s("name"), Arg("i", "reply_port")), STATUS,
+            "`/v2m/status`; then `/v2m/status` ~10 Hz", "register for replies and /v2m/status"),
+    Message("/v2m/status", (), STATUS, "`/v2m/status s:transport f:pos f:bpm s:phase`",
+            "ask for /v2m/status now"),
+    Message("/v2m/video/open", (_s("path"), _f("timeline_offset", True)), READY,
+            "`/v2m/progress s:stage f:fraction` ..., then `/v2m/ready s:path f:duration`",
+            "analyse and compose; progress, then /v2m/ready"),
+    Message("/v2m/key", (_s("key"),), help="key for the next generation", reply_text=_ANSWERED),
+    Message("/v2m/primer", (_s("chords"),), help="first chords", reply_text=_ANSWERED),
+    Message("/v2m/emotion", (_s("name_or_curve"),), help="emotion or curve (empty: clear)",
+            reply_text=_ANSWERED),
+    Message("/v2m/seed", (Arg("i", "seed"),), help="random seed", reply_text=_ANSWERED),
+    Message("/v2m/regenerate", (_f("start"), _f("end")), READY,
+            "progress, then `/v2m/ready` (media range re-rolled, the rest kept)",
+            "re-roll a media range"),
+    Message("/v2m/render", (_s("out.mid"),), RENDER_DONE, "`/v2m/render/done s:path`",
+            "write the composition as MIDI"),
+    Message("/v2m/panic", (), help="end every sounding note",
+            reply_text="`/v2m/ok` (every sounding note ended)"),
+    Message("/v2m/transport/play", (_f("pos"), _f("rate", True)), help="play from pos",
+            reply_text="`/v2m/ok` (the daemon's own clock)"),
+    Message("/v2m/transport/stop", (), help="stop", reply_text="`/v2m/ok`"),
+    Message("/v2m/transport/seek", (_f("pos"),), help="seek to pos", reply_text="`/v2m/ok`"),
+    Message("/v2m/transport/follow", (Arg("i", "on"),),
+            help="1: follow Reaper's transport (default), 0: ignore it",
+            reply_text="`/v2m/ok` (1: follow Reaper's feedback, 0: ignore it)"),
+    Message("/v2m/live/start", (_f("latency_s", True), _f("timeout_s", True)),
+            help="start a live session [latency_s [timeout_s]]",
+            reply_text="`/v2m/ok` (defaults 0.1 s and 1 s); an error if a session runs"),
+    Message("/v2m/live/frame", tuple(_f(name) for name in FRAME_FIELDS), None,
+            "no reply unless it is wrong (errors at most 5 per second); registered clients get "
+            "`/v2m/chord s:name f:media_time` for each chord planned",
+            "media_time luma motion r g b cut [emotion×6] [semantic×768]",
+            usage_suffix=_FRAME_USAGE,
+            fixed_signatures=tuple("f" * n for n in FRAME_LAYOUTS)),
+    Message("/v2m/live/image", (_s("path"), _f("media_time")),
+            help="CLIP features of a frame image",
+            reply_text="`/v2m/ok` once CLIP has encoded it (needs CLIP weights)"),
+    Message("/v2m/live/stop", (), help="end the live session",
+            reply_text="`/v2m/ok` (every note ended; an opened video plays again)"),
+)
+
+
+def _feedback(address: str, value: str | None = None, flag: bool = False) -> Message:
+    """Reaper's control-surface feedback: followed, never answered. A trigger (``flag``) may
+    come bare or with a 0/1 value."""
+    if flag:
+        return Message(address, (_f("value", True),), None, "")
+    return Message(address, (_f(value or "value"),), None, "")
+
+
+# Reaper's feedback (reaper_scripts/v2m.ReaperOSC), bare or in bundles, in the README's order.
+REAPER_FEEDBACK: tuple[Message, ...] = (
+    _feedback("/play", flag=True),
+    _feedback("/stop", flag=True),
+    _feedback("/pause", flag=True),
+    _feedback("/time", "pos"),
+    _feedback("/repeat", flag=True),
+    _feedback("/loop/start/time", "pos"),
+    _feedback("/loop/end/time", "pos"),
+    _feedback("/tempo/raw", "bpm"),
+    _feedback("/playrate/raw", "rate"),
+)
+
+MESSAGES: dict[str, Message] = {m.address: m for m in (*REQUESTS, *REAPER_FEEDBACK)}
+
+
+def expected_replies() -> dict[str, str]:
+    """The reply that completes each request that has one."""
+    return {m.address: m.reply for m in REQUESTS if m.reply is not None}
+
+
+def markdown_table() -> str:
+    """The README's request/reply table."""
+    rows = ["| request | reply |", "|---|---|"]
+    rows += [f"| `{m.usage}` | {m.reply_text} |" for m in REQUESTS]
+    return "\n".join(rows)
+
+
+def help_text() -> str:
+    """Requests and their replies, for ``v2m-bridge send --help``."""
+    width = max(len(m.usage) for m in REQUESTS if m.usage_suffix == "")
+    lines = []
+    for m in REQUESTS:
+        answer = m.reply or "nothing (errors only)"
+        lines.append(f"  {m.usage:<{width}}  -> {answer}")
+    return "\n".join(lines)
