@@ -73,7 +73,7 @@ def main() -> int:
             embedding = load_embedding()
             library_index = build_index(args.library, embedding)
             result = match_features(features, library_index, embedding, top=5, per_scene=True)
-            write_temp_track(result, library_index, features.duration,
+            write_temp_track(result, library_index, features,
                              Path(workdir) / "temp.mid")
             return time.perf_counter() - began
 

@@ -181,7 +181,7 @@ def run_match(args: argparse.Namespace) -> int:
         for candidate in scene.candidates:
             _print_candidate(candidate, True)
     if args.temp_track is not None:
-        written = write_temp_track(result, index, features.duration, args.temp_track, key=key,
+        written = write_temp_track(result, index, features, args.temp_track, key=key,
                                    tempo_bpm=args.tempo)
         print(f"temp track written to {written} ({key.name}, {args.tempo:g} bpm)")
     if args.json is not None:

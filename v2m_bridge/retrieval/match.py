@@ -10,13 +10,17 @@ emotions vs the music's share of minor-family chords and the emotion its chord q
 for), **pace** (cuts per minute and motion vs chord changes per minute and tempo) and **harmonic
 rhythm vs cut rate** (chord changes per cut).
 
-The **temp track** strings the best excerpt of each scene along the scenes: each excerpt is
-stretched to its scene, its chord changes snapped to the beat grid of the chosen tempo (the scene
-start stays on the cut), and its chords moved from the C major / A minor frame into one key.
+The **temp track** strings the best excerpt of each scene along the scenes: each excerpt's
+per-second chords are stretched (or squeezed) over its scene, then arranged like a render (pad +
+arpeggio) in one key on the grid of the chosen tempo, so chord changes land on beats and scene
+starts on the cuts. ``use_excerpt`` does the same for one media range of an opened video's
+composition (``/v2m/use``).
 """
 
 from __future__ import annotations
 
+import dataclasses
+import math
 import os
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -25,9 +29,7 @@ import numpy as np
 
 from v2m_bridge.config import DEFAULT_TEMPO_BPM
 from v2m_bridge.features import EMOTION_LABELS, VideoFeatures
-from v2m_bridge.music.arrangement import Composition
-from v2m_bridge.music.events import CHORDS_CHANNEL, NoteEvent
-from v2m_bridge.music.voicing import voice_progression
+from v2m_bridge.music.arrangement import ArrangeOptions, Composition, arrange
 from v2m_bridge.output.midi_file import write_midi
 from v2m_bridge.retrieval.embedding import RetrievalEmbedding, encode, label_of
 from v2m_bridge.retrieval.index import LibraryError, LibraryIndex
@@ -35,7 +37,6 @@ from v2m_bridge.retrieval.inputs import video_inputs
 from v2m_bridge.retrieval.music_features import chord_change_rate, emotion_histogram, minor_share
 from v2m_bridge.vocab import C_MAJOR, Chord, Key, chord_from_id
 
-TEMP_TRACK_VELOCITY = 80
 _CANDIDATE_POOL = 200
 
 
@@ -232,69 +233,87 @@ def excerpt_chords(index: LibraryIndex, excerpt: str) -> tuple[np.ndarray, str]:
     return chords[start:end], index.items[item].mode
 
 
-def stretch_to_grid(chord_ids: np.ndarray, start: float, end: float, beat: float,
-                    key: Key) -> list[tuple[float, float, Chord]]:
-    """Spans of an excerpt's per-second chords stretched over ``[start, end)``, changes snapped
-    to the beat grid (from ``start``), chords moved into ``key``; repeats merged."""
+def stretch_per_second(chord_ids: np.ndarray, start: int, end: int) -> list[Chord]:
+    """An excerpt's per-second chords stretched (or squeezed) over the seconds ``[start, end)``."""
     length = end - start
     if length <= 0 or len(chord_ids) == 0:
         return []
-    scale = length / len(chord_ids)
-    spans: list[tuple[float, float, Chord]] = []
-    for i, chord_id in enumerate(chord_ids):
-        chord = key.from_normalised(chord_from_id(int(chord_id)))
-        at = start + i * scale
-        snapped = start + round((at - start) / beat) * beat if i else start
-        snapped = min(max(snapped, start), end)
-        if spans and spans[-1][2] == chord:
-            continue
-        if spans and snapped <= spans[-1][0]:
-            spans[-1] = (spans[-1][0], end, chord)  # two changes on one beat: the later wins
-            continue
-        if spans:
-            spans[-1] = (spans[-1][0], snapped, spans[-1][2])
-        spans.append((snapped, end, chord))
-    return [s for s in spans if s[1] > s[0]]
+    picks = np.minimum((np.arange(length) * len(chord_ids)) // length, len(chord_ids) - 1)
+    return [chord_from_id(int(chord_ids[i])) for i in picks]
 
 
-def build_temp_track(result: MatchResult, index: LibraryIndex, duration: float, *,
+def chords_per_second(composition: Composition, n_seconds: int) -> list[Chord]:
+    """The chord sounding at each second's middle, moved back to the C major / A minor frame."""
+    spans = composition.chord_spans
+    out: list[Chord] = []
+    at = 0
+    for second in range(n_seconds):
+        instant = second + 0.5
+        while at + 1 < len(spans) and spans[at].end <= instant:
+            at += 1
+        chord = spans[at].chord if spans and spans[at].start <= instant < spans[at].end \
+            else Chord(None)
+        out.append(composition.key.to_normalised(chord))
+    return out
+
+
+def _arranged(chords: list[Chord], features: VideoFeatures, options: ArrangeOptions,
+              notes: list[str], facts: dict[str, str]) -> Composition:
+    composition = arrange(chords, motion=features.motion, scene_offset=features.scene_offset,
+                          emotion=features.emotion, cut_times=features.cut_times,
+                          duration=features.duration, options=options, notes=notes)
+    composition.provenance = dataclasses.replace(composition.provenance, facts=facts,
+                                                 source=str(features.source))
+    return composition
+
+
+def build_temp_track(result: MatchResult, index: LibraryIndex, features: VideoFeatures, *,
                      key: Key = C_MAJOR, tempo_bpm: float = DEFAULT_TEMPO_BPM,
                      choices: dict[int, str] | None = None) -> Composition:
-    """A chord track with the top excerpt of each scene (or ``choices[scene] = excerpt id``)."""
+    """The best excerpt of each scene (or ``choices[scene] = excerpt id``) strung along the
+    scenes: stretched over each scene, arranged (pad + arpeggio) on the ``tempo_bpm`` grid with
+    changes on the cuts, in ``key``."""
     if not result.scenes:
         raise LibraryError("a temp track needs per-scene matches (run with per_scene)")
-    beat = 60.0 / tempo_bpm
-    spans: list[tuple[float, float, Chord]] = []
-    provenance = {"temp track": result.label}
+    n = features.n_seconds
+    chords: list[Chord] = [Chord(None)] * n
+    facts = {"temp track": result.label}
     for number, scene in enumerate(result.scenes):
         chosen = (choices or {}).get(number)
         if chosen is None:
             if not scene.candidates:
                 continue
             chosen = scene.candidates[0].excerpt_id
-        chords, _mode = excerpt_chords(index, chosen)
-        end = min(float(scene.end), duration)
-        spans.extend(stretch_to_grid(chords, float(scene.start), end, beat, key))
-        provenance[f"scene {number + 1} ({scene.start}-{scene.end} s)"] = chosen
-    voicings = voice_progression([chord for _, _, chord in spans])
-    events: list[NoteEvent] = []
-    for (start, end, _chord), voicing in zip(spans, voicings, strict=True):
-        if voicing.is_silent:
-            continue
-        events.extend(NoteEvent(start, end, pitch, TEMP_TRACK_VELOCITY, CHORDS_CHANNEL)
-                      for pitch in sorted(set(voicing.pitches)))
-    events.sort()
-    return Composition(
-        events=events,
-        chord_spans=[(s, e, chord.name(flats=key.prefers_flats)) for s, e, chord in spans],
-        duration=duration, key=key, tempo_bpm=tempo_bpm,
-        notes=[result.label, "temp track: library excerpts strung along the scenes, transposed "
-               f"to {key.name} and stretched to {tempo_bpm:g} bpm; not generated"],
-        provenance=provenance)
+        excerpt, _mode = excerpt_chords(index, chosen)
+        end = min(scene.end, n)
+        chords[scene.start:end] = stretch_per_second(excerpt, scene.start, end)
+        facts[f"scene {number + 1} ({scene.start}-{scene.end} s)"] = chosen
+    notes = [result.label, "temp track: library excerpts strung along the scenes, transposed to "
+             f"{key.name} and stretched to the {tempo_bpm:g} bpm grid; not generated"]
+    return _arranged(chords, features, ArrangeOptions(key=key, tempo_bpm=tempo_bpm), notes,
+                     facts)
 
 
-def write_temp_track(result: MatchResult, index: LibraryIndex, duration: float,
+def write_temp_track(result: MatchResult, index: LibraryIndex, features: VideoFeatures,
                      path: str | os.PathLike, *, key: Key = C_MAJOR,
                      tempo_bpm: float = DEFAULT_TEMPO_BPM) -> Path:
-    composition = build_temp_track(result, index, duration, key=key, tempo_bpm=tempo_bpm)
+    composition = build_temp_track(result, index, features, key=key, tempo_bpm=tempo_bpm)
     return write_midi(composition, path)
+
+
+def use_excerpt(composition: Composition, features: VideoFeatures, index: LibraryIndex,
+                excerpt: str, start: float, end: float, options: ArrangeOptions,
+                label: str) -> Composition:
+    """A new composition with the excerpt's chords stretched over media ``[start, end)`` and the
+    old chords elsewhere (the caller splices it in, as ``/v2m/regenerate`` does)."""
+    n = features.n_seconds
+    first, last = max(0, math.floor(start)), min(n, math.ceil(end))
+    if not 0 <= start < end or first >= last:
+        raise LibraryError(f"range must satisfy 0 <= start < end within the video "
+                           f"(0-{features.duration:g} s), got {start:g}..{end:g}")
+    excerpt_ids, _mode = excerpt_chords(index, excerpt)
+    chords = chords_per_second(composition, n)
+    chords[first:last] = stretch_per_second(excerpt_ids, first, last)
+    notes = [label, f"{first}-{last} s: chords of library excerpt {excerpt}, not generated"]
+    return _arranged(chords, features, options, notes,
+                     {**composition.provenance.facts, f"excerpt {first}-{last} s": excerpt})
