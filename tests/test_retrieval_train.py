@@ -69,7 +69,7 @@ def test_the_starter_embedding_ships_small_and_labelled():
     assert "derived from the music" in STARTER_LABEL
     from v2m_bridge.retrieval.embedding import STARTER_PATH
 
-    assert STARTER_PATH.stat().st_size < 300_000
+    assert STARTER_PATH.stat().st_size < 400_000
 
 
 def _features_of(root, song_id) -> VideoFeatures:
