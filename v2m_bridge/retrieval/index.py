@@ -11,7 +11,8 @@ Audio files are reported as not indexed (this build reads symbolic music only).
 
 **Excerpts** are 8-bar windows every 4 bars when the piece has a tempo (4 bars when 8 bars would
 last over 30 s), else phrase-aligned windows of 8–24 s from each phrase start, else 16 s windows
-every 8 s; excerpts that are more than half "no chord" are dropped.
+every 8 s. An excerpt is a progression: excerpts that are more than half "no chord" or whose
+chords have fewer than two different roots are dropped (a piece keeps at least one).
 
 **Caching.** The index of a library lives in ``$V2M_CACHE_DIR/retrieval`` (else
 ``~/.cache/v2m-bridge/retrieval``), one file per (library folder, embedding). Each piece is keyed
@@ -51,6 +52,7 @@ from v2m_bridge.retrieval.music_features import (
     MusicFeatures,
     MusicFileError,
     chord_change_rate,
+    chord_root_degrees,
     emotion_histogram,
     from_midi,
     from_muvi_sync,
@@ -61,7 +63,7 @@ from v2m_bridge.retrieval.music_features import (
 log = logging.getLogger(__name__)
 
 INDEX_FORMAT = 1
-FEATURE_VERSION = "1"  # bump when music_features or excerpt rules change
+FEATURE_VERSION = "3"  # bump when music_features or excerpt rules change
 AUDIO_SUFFIXES = frozenset({".wav", ".flac", ".mp3", ".ogg", ".aif", ".aiff", ".m4a"})
 CHUNK = 64
 LIBRARY_ENV_VAR = "V2M_LIBRARY"
@@ -213,7 +215,9 @@ def excerpt_bounds(music: MusicFeatures) -> list[tuple[int, int]]:
                 bounds.append((start, end))
     if not bounds:
         bounds = [(s, min(n, s + 16)) for s in range(0, max(n - 8, 1), 8)]
-    kept = [(s, e) for s, e in bounds if np.mean(music.chord_ids[s:e] == 0) <= 0.5]
+    roots = chord_root_degrees(music.chord_ids)
+    kept = [(s, e) for s, e in bounds if np.mean(music.chord_ids[s:e] == 0) <= 0.5
+            and len(set(roots[s:e].tolist()) - {0}) >= 2]
     return kept or bounds[:1]
 
 
@@ -302,7 +306,8 @@ class LibraryIndex:
 
 def index_path(root: Path, model: RetrievalEmbedding, cache_dir: Path | None = None) -> Path:
     folder = hashlib.sha256(str(root.resolve()).encode()).hexdigest()[:16]
-    return (cache_dir or retrieval_cache_dir()) / f"{folder}-{model.digest()}.npz"
+    version = f"f{INDEX_FORMAT}v{FEATURE_VERSION}"  # new rules: a new index, nothing reused
+    return (cache_dir or retrieval_cache_dir()) / f"{folder}-{model.digest()}-{version}.npz"
 
 
 def _record(entry: LibraryEntry, music: MusicFeatures, digest: str, stat_key: str) -> ItemRecord:

@@ -2,7 +2,8 @@
 
 * Whole video: its clip embedding against every piece's clip embedding.
 * Per scene (between cuts): the scene's segment embedding against every excerpt's; at most one
-  excerpt per piece in a scene's list.
+  excerpt per piece and no progression twice in a scene's list (pieces with the same chords,
+  such as the corpora's duplicate songs, are listed once).
 
 The score is the cosine similarity in the embedding (−1..1). Each candidate says why, in three
 plain lines computed from the features (not from the network): **mood** (the picture's leading
@@ -142,11 +143,11 @@ def explain(picture: _PictureStats, chord_ids: np.ndarray, tempo_bpm: float | No
     pace = (f"picture {picture.cuts_per_min:.1f} cuts/min, motion {picture.motion:.1f} · music "
             f"{changes_per_min:.1f} chord changes/min{tempo}")
     if whole_scene:
-        per_scene = changes_per_min * picture.seconds / 60.0
-        rhythm = (f"one scene of {picture.seconds} s; the excerpt stretched over it changes "
-                  f"chord about {per_scene:.0f} times (every "
-                  f"{picture.seconds / max(per_scene, 1e-9):.1f} s)" if per_scene >= 1 else
-                  f"one scene of {picture.seconds} s; the excerpt holds one chord")
+        changes = int(np.count_nonzero(np.diff(chord_ids))) if len(chord_ids) > 1 else 0
+        rhythm = (f"one scene of {picture.seconds} s; the excerpt's {changes} chord change(s) "
+                  f"stretched over it: one every {picture.seconds / (changes + 1):.1f} s"
+                  if changes else f"one scene of {picture.seconds} s; the excerpt holds one "
+                  "chord")
     elif picture.cuts_per_min > 0:
         rhythm = (f"{changes_per_min / picture.cuts_per_min:.1f} chord changes per cut "
                   f"({changes_per_min:.1f} vs {picture.cuts_per_min:.1f} per min)")
@@ -170,6 +171,15 @@ def _candidate(index: LibraryIndex, rank: int, score: float, item: int, start: i
         explanation=explain(picture, chords, record.tempo_bpm, whole_scene))
 
 
+def _same_chords(index: LibraryIndex, item: int, chosen: list[Candidate]) -> bool:
+    chords = index.item_chords(item)
+    for candidate in chosen:
+        other = index.item_chords(index.find(candidate.item_id))
+        if len(other) == len(chords) and np.array_equal(other, chords):
+            return True
+    return False
+
+
 def scene_bounds(features: VideoFeatures) -> list[tuple[int, int]]:
     return [(s.start_second, s.end_second) for s in features.scene_segments()]
 
@@ -188,9 +198,16 @@ def match_features(features: VideoFeatures, index: LibraryIndex, model: Retrieva
                         [features.semantic])
     item_scores = index.item_embeddings.astype(np.float32) @ clip[0]
     whole_picture = _picture(features, 0, features.n_seconds)
-    order = np.argsort(-item_scores, kind="stable")[:top]
-    whole = [_candidate(index, rank, item_scores[i], int(i), 0, index.items[i].n_seconds,
-                        whole_picture, False) for rank, i in enumerate(order, start=1)]
+    whole: list[Candidate] = []
+    seen_pieces: set[str] = set()
+    for i in np.argsort(-item_scores, kind="stable")[:_CANDIDATE_POOL]:
+        if index.items[i].digest in seen_pieces or _same_chords(index, int(i), whole):
+            continue  # the corpora hold a few duplicates: list each piece once
+        seen_pieces.add(index.items[i].digest)
+        whole.append(_candidate(index, len(whole) + 1, item_scores[i], int(i), 0,
+                                index.items[i].n_seconds, whole_picture, False))
+        if len(whole) == top:
+            break
     result = MatchResult(label=label_of(model), video=features.source,
                          provenance=features.provenance, whole=whole)
     if features.provenance != "clip":
@@ -203,15 +220,18 @@ def match_features(features: VideoFeatures, index: LibraryIndex, model: Retrieva
             picture = _picture(features, start, end)
             pool = np.argsort(-scores[:, column], kind="stable")[:_CANDIDATE_POOL]
             seen: set[int] = set()
+            progressions: set[str] = set()
             chosen: list[Candidate] = []
             for e in pool:
                 item = int(index.excerpt_item[e])
-                if item in seen:
-                    continue
+                candidate = _candidate(index, len(chosen) + 1, scores[e, column], item,
+                                       int(index.excerpt_start[e]), int(index.excerpt_end[e]),
+                                       picture, True)
+                if item in seen or candidate.chords in progressions:
+                    continue  # one excerpt per piece, and five different progressions
                 seen.add(item)
-                chosen.append(_candidate(index, len(chosen) + 1, scores[e, column], item,
-                                         int(index.excerpt_start[e]), int(index.excerpt_end[e]),
-                                         picture, True))
+                progressions.add(candidate.chords)
+                chosen.append(candidate)
                 if len(chosen) == top:
                     break
             result.scenes.append(SceneMatch(start, end, chosen))
