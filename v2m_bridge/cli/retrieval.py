@@ -119,6 +119,7 @@ def _print_issues(index) -> None:
 
 
 def run_index(args: argparse.Namespace) -> int:
+    from v2m_bridge.retrieval.embedding import label_of
     from v2m_bridge.retrieval.index import build_index
 
     model = _model(args.checkpoint)
@@ -127,6 +128,7 @@ def run_index(args: argparse.Namespace) -> int:
                         use_cache=not args.rebuild)
     _print_issues(index)
     stats = index.stats
+    print(f"embedding: {label_of(model)}")
     print(f"{library}: {len(index)} pieces, {int(stats['excerpts'])} excerpts "
           f"({int(stats['read'])} read, {int(stats['reused'])} reused from the cache, "
           f"{int(stats['failed'])} skipped) in {stats['seconds']:.1f} s")
@@ -173,6 +175,8 @@ def run_match(args: argparse.Namespace) -> int:
     print(f"NOTE: {result.label}")
     for note in result.notes:
         print(f"NOTE: {note}")
+    print("chords are shown in the library's C major / A minor frame; --temp-track writes them "
+          f"in {key.name}")
     print(f"whole video, top {len(result.whole)} pieces (cosine score):")
     for candidate in result.whole:
         _print_candidate(candidate, False)
