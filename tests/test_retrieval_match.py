@@ -116,3 +116,15 @@ def test_use_excerpt_replaces_only_the_range(tmp_path):
     assert any("not generated" in note for note in new.provenance.notes)
     with pytest.raises(LibraryError, match="range must satisfy"):
         use_excerpt(base, features, index, excerpt, 8.0, 4.0, ArrangeOptions(), "label")
+
+
+def test_the_mood_and_pace_probe_reports_every_synthetic_video(tmp_path):
+    from v2m_bridge.retrieval.match import mood_pace_probe
+
+    lib = tmp_path / "lib"
+    write_midi_file(lib / "minor.mid", ["A:min", "D:min", "E:7", "A:min"] * 8)
+    write_midi_file(lib / "major.mid", ["C", "F", "G", "C"] * 8)
+    model = RetrievalEmbedding(EmbeddingConfig(hidden=16, dim=16))
+    rows = mood_pace_probe(model, build_index(lib, model), top=2)
+    assert len(rows) == 8 and rows[0]["video"].startswith("exciting, cut every 2 s")
+    assert all(0.0 <= row["pieces_minor"] <= 1.0 for row in rows)

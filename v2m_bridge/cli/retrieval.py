@@ -80,6 +80,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     evaluate.add_argument("--billboard", type=Path, help="McGill Billboard corpus folder")
     evaluate.add_argument("--checkpoint", type=Path, help="retrieval embedding (default: starter)")
     evaluate.add_argument("--split", default="test", choices=["val", "test"])
+    evaluate.add_argument("--probe", action="store_true", help="also rank the default library "
+                          "for synthetic videos (4 moods x fast / slow cutting) and report the "
+                          "minor share and harmonic rhythm of what comes first")
     evaluate.set_defaults(func=run_evaluate)
 
 
@@ -248,4 +251,25 @@ def run_evaluate(args: argparse.Namespace) -> int:
     print(f"embedding: {label_of(model)}")
     print(f"data: {what}, {args.split} split")
     print(format_table(evaluate_retrieval(model, pairs), len(pairs)))
+    if args.probe:
+        _print_probe(model)
     return 0
+
+
+def _print_probe(model) -> None:
+    from v2m_bridge.retrieval.index import build_index, default_library
+    from v2m_bridge.retrieval.match import mood_pace_probe
+
+    library = default_library()
+    index = build_index(library, model, progress=_progress("indexing"))
+    shares = [item.minor_share for item in index.items]
+    rates = [item.change_rate for item in index.items]
+    print(f"probe: synthetic 60 s videos against {library} ({len(index)} pieces: "
+          f"{sum(shares) / len(shares):.1%} minor-family, "
+          f"{60 * sum(rates) / len(rates):.1f} chord changes/min on average)")
+    print(f"{'video':<38} {'top-20 pieces':>22} {'per-scene top excerpts':>24}")
+    print(f"{'':<38} {'minor':>8} {'changes/min':>13} {'minor':>10} {'changes/min':>13}")
+    for row in mood_pace_probe(model, index):
+        print(f"{row['video']:<38} {row['pieces_minor']:>8.1%} "
+              f"{row['pieces_changes_per_min']:>13.1f} {row['excerpts_minor']:>10.1%} "
+              f"{row['excerpts_changes_per_min']:>13.1f}")

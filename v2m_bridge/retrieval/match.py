@@ -337,3 +337,47 @@ def use_excerpt(composition: Composition, features: VideoFeatures, index: Librar
     notes = [label, f"{first}-{last} s: chords of library excerpt {excerpt}, not generated"]
     return _arranged(chords, features, options, notes,
                      {**composition.provenance.facts, f"excerpt {first}-{last} s": excerpt})
+
+
+# ---------------------------------------------------------------------------------------------
+# A probe of what the embedding responds to
+
+
+def probe_video(emotion: str, cut_every: int, motion: float, seconds: int = 60) -> VideoFeatures:
+    """A synthetic 60 s "video": one dominant emotion (0.8), a cut every ``cut_every`` s, flat
+    motion."""
+    index = EMOTION_LABELS.index(emotion)
+    rows = np.full((seconds, 6), 0.04)
+    rows[:, index] = 0.8
+    rows /= rows.sum(axis=1, keepdims=True)
+    offsets = np.array([t % cut_every + 1 for t in range(seconds)], dtype=np.float32)
+    motion_row = np.full(seconds, motion, dtype=np.float32)
+    motion_row[0] = 0.0
+    return VideoFeatures(source=f"probe-{emotion}-{cut_every}s", fps=25.0,
+                         duration=float(seconds), semantic=np.zeros((seconds, 768)),
+                         emotion=rows, scene_offset=offsets, motion=motion_row,
+                         cut_times=[float(t) for t in range(cut_every, seconds, cut_every)],
+                         provenance="fallback")
+
+
+def mood_pace_probe(model: RetrievalEmbedding, index: LibraryIndex, top: int = 20
+                    ) -> list[dict[str, float | str]]:
+    """For synthetic videos (4 moods × fast / slow cutting): the minor-family share and chord
+    changes per minute of the top pieces and of the per-scene top excerpts."""
+    rows: list[dict[str, float | str]] = []
+    for emotion in ("exciting", "sad", "relaxing", "tense"):
+        for cut_every, motion in ((2, 20.0), (15, 3.0)):
+            result = match_features(probe_video(emotion, cut_every, motion), index, model,
+                                    top=top, per_scene=True)
+            pieces = [index.items[index.find(c.item_id)] for c in result.whole]
+            excerpts = [index.item_chords(index.find(c.item_id))[c.start:c.end]
+                        for scene in result.scenes for c in scene.candidates]
+            rows.append({
+                "video": f"{emotion}, cut every {cut_every} s, motion {motion:g}",
+                "pieces_minor": float(np.mean([p.minor_share for p in pieces])),
+                "pieces_changes_per_min": 60 * float(np.mean([p.change_rate for p in pieces])),
+                "excerpts_minor": float(np.mean([minor_share(e) for e in excerpts])),
+                "excerpts_changes_per_min": 60 * float(np.mean([chord_change_rate(e)
+                                                                 for e in excerpts])),
+            })
+    return rows
