@@ -140,3 +140,39 @@ def test_shared_corpora_read_when_present():
 
     music = from_song_chords(read_pop909_song(root))
     assert music.kind == "pop909" and music.n_seconds > 60 and not music.has_dynamics
+
+
+def _write_wav(path: Path, chords: list[tuple[int, ...]], seconds: float = 3.0,
+               silent: bool = False) -> Path:
+    import wave
+
+    rate = 22050
+    t = np.arange(int(rate * seconds)) / rate
+    parts = [sum(np.sin(2 * np.pi * 440 * 2 ** ((p - 69) / 12) * t) for p in chord) / len(chord)
+             for chord in chords]
+    samples = np.zeros(1) if not parts else np.concatenate(parts)
+    samples = (0 if silent else 0.3) * samples
+    with wave.open(str(path), "wb") as handle:
+        handle.setnchannels(1)
+        handle.setsampwidth(2)
+        handle.setframerate(rate)
+        handle.writeframes((samples * 32767).astype(np.int16).tobytes())
+    return path
+
+
+@pytest.mark.slow
+def test_audio_is_read_as_a_labelled_estimate(tmp_path):
+    pytest.importorskip("librosa")
+    from v2m_bridge.retrieval.music_features import from_audio
+
+    c, am, f, g = (48, 60, 64, 67), (45, 57, 60, 64), (41, 53, 57, 60), (43, 55, 59, 62)
+    music = from_audio(_write_wav(tmp_path / "a.wav", [c, am, f, g] * 2))
+    assert music.kind == "audio" and music.n_seconds == 24
+    assert progression_text(music.chord_ids, 20) == "C Am F G C Am F G"
+    assert "estimate" in music.notes[0] and music.has_dynamics
+    assert music.loudness.max() > 0.3
+    with pytest.raises(MusicFileError, match="silent"):
+        from_audio(_write_wav(tmp_path / "quiet.wav", [c], silent=True))
+    (tmp_path / "bad.wav").write_bytes(b"RIFF\x00\x00garbage")
+    with pytest.raises(MusicFileError, match="cannot decode"):
+        from_audio(tmp_path / "bad.wav")

@@ -7,7 +7,8 @@ A *library* is a folder. Everything under it is indexed:
 * POP909 song folders (``chord_audio.txt`` + ``key_audio.txt`` + ``beat_audio.txt``) and the
   McGill Billboard folder (``billboard-2.0.1-lab`` + ``billboard-2.0-salami_chords``).
 
-Audio files are reported as not indexed (this build reads symbolic music only).
+Audio files (WAV, FLAC, MP3, ...) are indexed with the optional ``audio`` extra (librosa), their
+features labelled an estimate; without it they are reported as not indexed.
 
 **Excerpts** are 8-bar windows every 4 bars when the piece has a tempo (4 bars when 8 bars would
 last over 30 s), else phrase-aligned windows of 8–24 s from each phrase start, else 16 s windows
@@ -51,9 +52,11 @@ from v2m_bridge.retrieval.music_features import (
     MIDI_SUFFIXES,
     MusicFeatures,
     MusicFileError,
+    audio_available,
     chord_change_rate,
     chord_root_degrees,
     emotion_histogram,
+    from_audio,
     from_midi,
     from_muvi_sync,
     from_song_chords,
@@ -134,6 +137,11 @@ def _midi_entry(path: Path, root: Path) -> LibraryEntry:
     return LibraryEntry(item_id, "midi", (path,), lambda: from_midi(path, item_id))
 
 
+def _audio_entry(path: Path, root: Path) -> LibraryEntry:
+    item_id = str(path.relative_to(root))
+    return LibraryEntry(item_id, "audio", (path,), lambda: from_audio(path, item_id))
+
+
 def _pop909_entry(song_dir: Path) -> LibraryEntry:
     files = tuple(song_dir / name for name in ("chord_audio.txt", "key_audio.txt",
                                                 "beat_audio.txt"))
@@ -182,10 +190,12 @@ def scan_library(root: Path, issues: list[IndexIssue]) -> Iterator[LibraryEntry]
             suffix = Path(name).suffix.lower()
             if suffix in MIDI_SUFFIXES:
                 yield _midi_entry(here / name, root)
+            elif suffix in AUDIO_SUFFIXES and audio_available():
+                yield _audio_entry(here / name, root)
             elif suffix in AUDIO_SUFFIXES:
-                issues.append(IndexIssue(str(here / name), "audio files are not indexed (this "
-                                         "build reads MIDI and chord annotations only); convert "
-                                         "it to MIDI or add its chord labels"))
+                issues.append(IndexIssue(str(here / name), "audio files are not indexed without "
+                                         "librosa: pip install 'v2m-bridge[audio]' (or convert "
+                                         "it to MIDI)"))
 
 
 # ---------------------------------------------------------------------------------------------

@@ -24,6 +24,10 @@ Sources:
 
 * **MuVi-Sync folders**: ``vevo_chord/lab_v2_norm`` chords, plus ``vevo_loudness`` and
   ``vevo_note_density`` where present (no tempo).
+* **Audio files** (WAV, FLAC, MP3, ... with the optional ``audio`` extra, librosa), labelled an
+  estimate: chords from CQT chroma through the same templates and Viterbi pass (no bass bonus),
+  onset rate as note density, RMS loudness (-60..0 dB → 0..1), tempo and phrases (every 16
+  beats) from librosa's beat tracker; seconds under -50 dB are ``N``.
 * **The chord corpora** (POP909, McGill Billboard) through :mod:`v2m_bridge.data.corpora`: chords,
   mode, phrase and section starts; they have no notes, so no density or loudness.
 """
@@ -31,7 +35,9 @@ Sources:
 from __future__ import annotations
 
 import hashlib
+import importlib.util
 import math
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -398,3 +404,67 @@ def from_midi(path: Path, item_id: str | None = None) -> MusicFeatures:
         notes=["chords and key estimated from the notes (templates + Viterbi)",
                "loudness estimated from note velocities", *tempo_notes],
     )
+
+
+# ---------------------------------------------------------------------------------------------
+# Audio (optional: pip install "v2m-bridge[audio]")
+
+AUDIO_NOTE = ("audio: every feature is an estimate (librosa): chords from CQT chroma by the same "
+              "templates + Viterbi as MIDI, key by Krumhansl-Kessler, note density = onset rate, "
+              "loudness from RMS, tempo by beat tracking")
+_AUDIO_RATE = 22050
+_AUDIO_HOP = 512
+_SILENCE_DB = -50.0
+
+
+def audio_available() -> bool:
+    return importlib.util.find_spec("librosa") is not None
+
+
+def from_audio(path: Path, item_id: str | None = None) -> MusicFeatures:
+    """Read an audio file (WAV, FLAC, MP3, ...) onto the per-second grid, as an estimate.
+
+    Raises:
+        MusicFileError: librosa missing, the file does not decode, or it is silent.
+    """
+    if not audio_available():
+        raise MusicFileError(f"{path}: audio needs librosa: pip install 'v2m-bridge[audio]'")
+    import librosa
+
+    try:
+        with warnings.catch_warnings():  # librosa warns on every fallback decoder it tries
+            warnings.simplefilter("ignore")
+            samples, rate = librosa.load(str(path), sr=_AUDIO_RATE, mono=True,
+                                         duration=MAX_SECONDS)
+    except Exception as err:  # soundfile/audioread raise many types for a bad file
+        raise MusicFileError(f"{path}: cannot decode the audio file ({err})") from None
+    n = math.ceil(len(samples) / rate - 1e-6)
+    if n < 1:
+        raise MusicFileError(f"{path}: the audio file is empty")
+    rms = librosa.feature.rms(y=samples, hop_length=_AUDIO_HOP)[0]
+    if rms.size == 0 or 20 * np.log10(float(rms.max()) + 1e-12) < _SILENCE_DB:
+        raise MusicFileError(f"{path}: the audio is silent")
+    chroma = librosa.feature.chroma_cqt(y=samples, sr=rate, hop_length=_AUDIO_HOP)
+    frame_second = (np.arange(chroma.shape[1]) * _AUDIO_HOP / rate).astype(int)
+    profiles = np.zeros((n, 12))
+    level = np.full(n, -120.0)
+    for second in range(n):
+        frames = frame_second == second
+        if frames.any():
+            profiles[second] = chroma[:, frames].mean(axis=1)
+            level[second] = 20 * np.log10(float(rms[frames[:len(rms)]].mean()) + 1e-12)
+    profiles[level < _SILENCE_DB] = 0.0  # silence: no chord
+    key = estimate_key(profiles.sum(axis=0))
+    raw = estimate_chords(profiles, np.full(n, -1))
+    normalised = np.array([key.to_normalised(_CHORDS_BY_ID[int(i)]).id for i in raw])
+    onsets = librosa.onset.onset_detect(y=samples, sr=rate, hop_length=_AUDIO_HOP, units="time")
+    density = np.bincount(np.minimum(onsets.astype(int), n - 1), minlength=n).astype(np.float32)
+    loudness = np.clip((level + 60.0) / 60.0, 0.0, 1.0).astype(np.float32)
+    tempo, beats = librosa.beat.beat_track(y=samples, sr=rate, hop_length=_AUDIO_HOP,
+                                           units="time")
+    bpm = float(np.atleast_1d(tempo)[0]) if np.size(tempo) else 0.0
+    phrases = tuple(sorted({round(float(t)) for t in beats[::4 * PHRASE_BARS] if t < n}))
+    return MusicFeatures(
+        item_id=item_id or path.stem, source=str(path), kind="audio", chord_ids=normalised,
+        mode=key.mode, tonic=key.tonic, note_density=density, loudness=loudness,
+        tempo_bpm=bpm if bpm > 0 else None, phrase_starts=phrases, notes=[AUDIO_NOTE])
