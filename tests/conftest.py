@@ -5,17 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from shared_data import REPO, SHARED, shared_path
 
-REPO = Path(__file__).resolve().parents[1]
-SHARED = REPO.parent / "shared"
-
-
-def shared_path(*parts: str) -> Path:
-    """A file under ``shared/``; the test is skipped with a clear reason if it is absent."""
-    path = SHARED.joinpath(*parts)
-    if not path.exists():
-        pytest.skip(f"shared data not found at {path} (clone the repo next to shared/)")
-    return path
+__all__ = ["REPO", "SHARED", "shared_path"]
 
 
 @pytest.fixture(scope="session")

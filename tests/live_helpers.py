@@ -9,15 +9,14 @@ import socket
 import subprocess
 import time
 import uuid
-from pathlib import Path
 
 import pytest
 from pythonosc.osc_bundle_builder import IMMEDIATELY, OscBundleBuilder
 from pythonosc.osc_packet import OscPacket
+from shared_data import SHARED
 
 from v2m_bridge.osc.wire import osc_message
 
-SHARED = Path(__file__).resolve().parents[2] / "shared"
 VIDEOS = SHARED / "data" / "videos"
 TINY_AMT = SHARED / "fixtures" / "official_amt" / "amt_tiny_public.pt"
 

@@ -7,7 +7,7 @@ from pathlib import Path
 import mido
 import numpy as np
 
-from v2m_bridge.data.dataset import write_song, write_splits
+from v2m_bridge.data.muvi_sync import write_song, write_splits
 from v2m_bridge.vocab import parse_chord
 
 
@@ -63,7 +63,7 @@ def write_muvi_dataset(root: Path, seconds: int = 40, seed: int = 0) -> list[str
         emotion[:, emotion_index] = 0.75
         emotion += rng.uniform(0, 0.05, emotion.shape)
         emotion /= emotion.sum(axis=1, keepdims=True)
-        offsets = np.array([t % cut_every for t in range(seconds)], dtype=float)
+        offsets = np.array([t % cut_every + 1 for t in range(seconds)], dtype=float)  # 1 at a cut
         motion = np.full(seconds, 40.0 / cut_every) * rng.uniform(0.8, 1.2, seconds)
         motion[0] = 0
         semantic = rng.normal(0, 1, (seconds, 768)).astype(np.float32)

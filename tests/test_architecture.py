@@ -171,3 +171,12 @@ def test_help_does_not_load_torch_or_opencv():
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                             timeout=120, check=True)
     assert result.stdout.strip() == "[]"
+
+
+def test_the_feature_record_imports_without_torch_or_opencv():
+    code = ("import sys, v2m_bridge.features; "
+            "print(sorted(m for m in ('torch', 'cv2', 'open_clip', 'scenedetect') "
+            "if m in sys.modules))")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                            timeout=120, check=True)
+    assert result.stdout.strip() == "[]"

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from shared_data import SHARED, needs_shared
 
 from v2m_bridge.data.corpora import (
     CorpusError,
@@ -19,10 +20,9 @@ from v2m_bridge.data.corpora import (
     split_of,
 )
 from v2m_bridge.data.corpus_import import import_corpora
-from v2m_bridge.data.dataset import read_split
+from v2m_bridge.data.muvi_sync import read_split
 from v2m_bridge.vocab import Chord, parse_chords
 
-SHARED = Path(__file__).resolve().parents[2] / "shared"
 CORPORA = SHARED / "data" / "corpora"
 
 
@@ -170,7 +170,7 @@ def test_import_writes_a_readable_layout(tmp_path: Path) -> None:
     assert first.emotion.shape == (6, 6) and first.scene_offset[0] == 1.0
 
 
-@pytest.mark.skipif(not CORPORA.is_dir(), reason="shared corpora not present")
+@needs_shared(CORPORA)
 def test_real_corpus_songs_map_completely() -> None:
     pop = next(iter_pop909(CORPORA / "pop909"))
     assert len(pop.chords) > 60 and pop.mode in ("major", "minor")

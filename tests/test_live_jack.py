@@ -19,6 +19,7 @@ import uuid
 import mido
 import pytest
 from live_helpers import TINY_AMT, VIDEOS, OscClient, jack_server
+from shared_data import skip_reason
 
 from v2m_bridge.daemon.midi_out import RtMidiSink
 from v2m_bridge.daemon.scheduler import Scheduler
@@ -132,7 +133,7 @@ def free_udp_port() -> int:
 @pytest.fixture
 def serve(jack):
     if not TINY_AMT.is_file():
-        pytest.skip(f"test fixture missing: {TINY_AMT}")
+        pytest.skip(skip_reason(TINY_AMT))
     port = free_udp_port()
     process = subprocess.Popen(
         [sys.executable, "-m", "v2m_bridge", "serve", "--midi-backend", "jack", "--port",

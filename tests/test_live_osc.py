@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 from live_helpers import TINY_AMT, VIDEOS, OscClient
+from shared_data import skip_reason
 
 from v2m_bridge.daemon.app import Daemon, DaemonConfig
 from v2m_bridge.daemon.backend import ModelBackend
@@ -23,7 +24,7 @@ VIDEO = VIDEOS / "flower.mp4"
 @pytest.fixture(scope="module")
 def chord_model():
     if not TINY_AMT.is_file():
-        pytest.skip(f"test fixture missing: {TINY_AMT}")
+        pytest.skip(skip_reason(TINY_AMT))
     from v2m_bridge.model.loading import load_chord_model
 
     return load_chord_model(TINY_AMT)

@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
-import pytest
+from shared_data import SHARED, needs_shared
 
 from v2m_bridge.music.arpeggio import PATTERNS, arp_pitch, arpeggiate, pattern_level
 from v2m_bridge.music.dynamics import dynamics_from_regression
@@ -13,8 +12,7 @@ from v2m_bridge.music.grid import GridOptions, build_grid
 from v2m_bridge.music.voicing import voice_progression
 from v2m_bridge.vocab import NO_CHORD, Chord, parse_chords
 
-POSTPROC = (Path(__file__).resolve().parents[2] / "shared" / "fixtures" / "official_amt"
-            / "postproc_public.json")
+POSTPROC = SHARED / "fixtures" / "official_amt" / "postproc_public.json"
 
 
 def _arp(chords, density, velocity=90, duration=None):
@@ -58,7 +56,7 @@ def test_tone_index_climbs_into_the_next_octave():
     assert arp_pitch(voicing, 0, octave_shift=1) == voicing.upper[0] + 12
 
 
-@pytest.mark.skipif(not POSTPROC.exists(), reason="shared fixtures not present")
+@needs_shared(POSTPROC)
 def test_pattern_follows_density_where_the_official_code_followed_loudness():
     case = json.loads(POSTPROC.read_text())["cases"]["public"]
     dynamics = dynamics_from_regression(case["regression_output"])

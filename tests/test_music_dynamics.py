@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import numpy as np
 import pytest
+from shared_data import SHARED, needs_shared
 
 from v2m_bridge.errors import FeatureError
 from v2m_bridge.music.dynamics import (
@@ -16,11 +16,10 @@ from v2m_bridge.music.dynamics import (
     velocity_from_loudness,
 )
 
-SHARED = Path(__file__).resolve().parents[2] / "shared"
 POSTPROC = SHARED / "fixtures" / "official_amt" / "postproc_public.json"
 
 
-@pytest.mark.skipif(not POSTPROC.exists(), reason="shared fixtures not present")
+@needs_shared(POSTPROC)
 def test_loudness_level_and_velocity_match_the_official_run():
     case = json.loads(POSTPROC.read_text())["cases"]["public"]
     output = np.array(case["regression_output"])

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import itertools
 import json
-from pathlib import Path
 
 import pytest
+from shared_data import SHARED, needs_shared
 
 from v2m_bridge.music.voicing import (
     REGISTERS,
@@ -23,7 +23,6 @@ from v2m_bridge.vocab import (
     parse_chords,
 )
 
-SHARED = Path(__file__).resolve().parents[2] / "shared"
 POSTPROC = SHARED / "fixtures" / "official_amt" / "postproc_public.json"
 
 
@@ -41,7 +40,7 @@ def test_every_quality_and_root_is_voiced_with_exactly_its_chord_tones(quality, 
         assert reg.bass_low <= voicing.bass <= reg.bass_high
 
 
-@pytest.mark.skipif(not POSTPROC.exists(), reason="shared fixtures not present")
+@needs_shared(POSTPROC)
 def test_pitch_classes_fix_the_official_hdim7_dim7_and_sus_bugs():
     official = json.loads(POSTPROC.read_text())["chord_table_getMIDI_c4"]
     differing = set()

@@ -15,18 +15,17 @@ from pathlib import Path
 
 import mido
 import pytest
+from shared_data import VIDEOS, needs_shared
 
 from v2m_bridge.cli import main
 from v2m_bridge.vocab import parse_chord
 
-SHARED = Path(__file__).resolve().parents[2] / "shared"
-VIDEOS = SHARED / "data" / "videos"
 MONTAGE = VIDEOS / "montage_cc0_4shots.mp4"
 BBB = VIDEOS / "bbb_0_30.webm"
 BEAT_S = 0.5  # 120 bpm
 SIXTEENTH_S = BEAT_S / 4
 
-pytestmark = pytest.mark.skipif(not MONTAGE.exists(), reason="shared test videos not present")
+pytestmark = needs_shared(MONTAGE)
 
 
 @pytest.fixture(scope="module")
@@ -113,7 +112,7 @@ def test_montage_render_matches_the_video(tmp_path, checkpoint, capsys):
     assert "CLIP fallback" in capsys.readouterr().err
 
 
-@pytest.mark.skipif(not BBB.exists(), reason="bbb_0_30.webm not present")
+@needs_shared(BBB)
 def test_bbb_chord_changes_land_on_its_visible_cuts(tmp_path, checkpoint):
     out = tmp_path / "bbb.mid"
     assert _render(BBB, out, checkpoint, "--tempo", "96", "--key", "D minor") == 0

@@ -132,10 +132,11 @@ def test_input_rows_have_the_documented_shape(tmp_path):
 
 
 def test_shared_corpora_read_when_present():
-    root = Path(__file__).resolve().parents[1].parent / "shared/data/corpora/pop909/POP909/001"
-    if not root.is_dir():
-        pytest.skip("shared corpora not present")
+    from shared_data import shared_path
+
     from v2m_bridge.data.corpora import read_pop909_song
+
+    root = shared_path("data", "corpora", "pop909", "POP909", "001")
     from v2m_bridge.retrieval.music_features import from_song_chords
 
     music = from_song_chords(read_pop909_song(root))

@@ -9,36 +9,36 @@ from v2m_bridge.data.conditioning import (
     derive_cuts,
     derive_emotion,
     derive_motion,
-    scene_offsets_from_cuts,
 )
-from v2m_bridge.data.emotion_map import EMOTION_NAMES, emotion_chord_matrix, quality_affinity
+from v2m_bridge.data.emotion_map import emotion_chord_matrix, quality_affinity
+from v2m_bridge.features import EMOTION_LABELS, scene_offsets_from_cuts
 from v2m_bridge.vocab import Chord, parse_chords
 
 
 def test_quality_affinity_follows_the_official_table() -> None:
-    sad = EMOTION_NAMES.index("sad")
+    sad = EMOTION_LABELS.index("sad")
     assert quality_affinity(Chord(9, "min"))[sad] == 1.0
     min7 = quality_affinity(Chord(2, "min7"))
     assert np.isclose(min7.sum(), 1.0) and (min7 > 0).sum() == 3  # fearful, tense, sad
-    assert quality_affinity(Chord(None))[EMOTION_NAMES.index("neutral")] == 1.0
+    assert quality_affinity(Chord(None))[EMOTION_LABELS.index("neutral")] == 1.0
     matrix = emotion_chord_matrix()
     assert matrix.shape == (6, 159)
-    assert matrix[EMOTION_NAMES.index("exciting"), Chord(7, "7").id] == 1.0
+    assert matrix[EMOTION_LABELS.index("exciting"), Chord(7, "7").id] == 1.0
     assert matrix[:, 0].sum() == 0 and matrix[:, 157:].sum() == 0
-    assert matrix[EMOTION_NAMES.index("neutral")].sum() == 0
+    assert matrix[EMOTION_LABELS.index("neutral")].sum() == 0
 
 
 def test_emotion_is_sad_over_minor_chords_and_exciting_over_major() -> None:
     chords = parse_chords("Am Dm Em Am " * 10 + "C G D C7 " * 10)
     emotion = derive_emotion(chords, np.random.default_rng(1))
     assert emotion.shape == (80, 6) and np.allclose(emotion.sum(1), 1.0, atol=1e-5)
-    sad, exciting = EMOTION_NAMES.index("sad"), EMOTION_NAMES.index("exciting")
+    sad, exciting = EMOTION_LABELS.index("sad"), EMOTION_LABELS.index("exciting")
     assert emotion[:30, sad].mean() > emotion[:30, exciting].mean() + 0.2
     assert emotion[50:, exciting].mean() > emotion[50:, sad].mean() + 0.2
 
 
 def test_scene_offsets_restart_at_cuts() -> None:
-    offsets = scene_offsets_from_cuts(7, [0, 3, 5])
+    offsets = scene_offsets_from_cuts([0, 3, 5], 7) - 1  # as the MuVi-Sync files store them
     assert offsets.tolist() == [0, 1, 2, 0, 1, 0, 1]
 
 

@@ -8,17 +8,14 @@ import numpy as np
 import pytest
 from training_helpers import write_tiny_layout
 
-from v2m_bridge.data.dataset import (
+from v2m_bridge.data.dataset import chord_tokens, collate, tiled_windows, training_windows
+from v2m_bridge.data.muvi_sync import (
     DatasetError,
-    chord_tokens,
-    collate,
     read_chord_lab,
     read_song,
     read_split,
     read_split_ids,
     read_value_lab,
-    tiled_windows,
-    training_windows,
     write_splits,
 )
 from v2m_bridge.vocab import PAD_CHORD_ID, Chord
@@ -99,3 +96,13 @@ def test_windows_and_batches(tmp_path: Path) -> None:
 
     r, a = chord_tokens(torch.tensor([chord.id, 0]))
     assert r.tolist() == [chord.root_id, 0] and a.tolist() == [chord.quality_id, 0]
+
+
+def test_song_arrays_are_checked_when_read(tmp_path: Path) -> None:
+    write_tiny_layout(tmp_path, n_songs=1, seconds=6)
+    semantic = np.zeros((6, 768), np.float32)
+    semantic[2, 0] = np.nan
+    (tmp_path / "vevo_semantic/all/2d/clip_l14p").mkdir(parents=True)
+    np.save(tmp_path / "vevo_semantic/all/2d/clip_l14p/s0.npy", semantic)
+    with pytest.raises(DatasetError, match="song s0: semantic contains NaN"):
+        read_song(tmp_path, "s0")

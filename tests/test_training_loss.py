@@ -7,14 +7,14 @@ import math
 import pytest
 import torch
 
-from v2m_bridge.data.emotion_map import EMOTION_NAMES
+from v2m_bridge.features import EMOTION_LABELS
 from v2m_bridge.training.loss import amt_loss, emotion_targets
 from v2m_bridge.vocab import END_CHORD_ID, PAD_CHORD_ID, Chord
 
 
 def _emotion(name: str) -> torch.Tensor:
     vector = torch.zeros(6)
-    vector[EMOTION_NAMES.index(name)] = 0.9
+    vector[EMOTION_LABELS.index(name)] = 0.9
     vector[-1] = 0.1
     return vector
 
@@ -35,7 +35,7 @@ def test_loss_matches_hand_computation() -> None:
     logits[0, 0, 5] = 2.0
     tgt = torch.tensor([[5]])
     emotion = torch.zeros(1, 1, 6)
-    emotion[0, 0, EMOTION_NAMES.index("neutral")] = 1.0  # neutral: all-zero BCE row
+    emotion[0, 0, EMOTION_LABELS.index("neutral")] = 1.0  # neutral: all-zero BCE row
     parts = amt_loss(logits, tgt, emotion, loss_lambda=0.4)
     ce = -(2.0 - math.log(math.exp(2.0) + 158))
     bce = (math.log1p(math.exp(2.0)) + 158 * math.log(2.0)) / 159

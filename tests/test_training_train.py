@@ -9,7 +9,7 @@ import pytest
 import torch
 from training_helpers import write_tiny_layout
 
-from v2m_bridge.data.dataset import DatasetError
+from v2m_bridge.data.muvi_sync import DatasetError
 from v2m_bridge.device import pick_device
 from v2m_bridge.errors import V2MError
 from v2m_bridge.model import AMTConfig, RegressionConfig, load_amt, load_regression

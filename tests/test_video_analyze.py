@@ -10,6 +10,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
+from shared_data import VIDEOS, needs_shared
 
 from v2m_bridge.errors import V2MError
 from v2m_bridge.features import EMOTION_LABELS
@@ -17,9 +18,8 @@ from v2m_bridge.video import VideoFeatures, analyze_video
 from v2m_bridge.video import analyze as analyze_module
 from v2m_bridge.video.decode import VideoInputError, decode_video
 
-VIDEOS = Path(__file__).resolve().parents[2] / "shared" / "data" / "videos"
 MONTAGE = VIDEOS / "montage_cc0_4shots.mp4"
-needs_videos = pytest.mark.skipif(not MONTAGE.is_file(), reason="shared test videos not present")
+needs_videos = needs_shared(MONTAGE)
 needs_ffmpeg = pytest.mark.skipif(shutil.which("ffmpeg") is None, reason="ffmpeg not installed")
 
 

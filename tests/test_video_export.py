@@ -6,15 +6,15 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from shared_data import VIDEOS, needs_shared
 
 import v2m_bridge.cli as top_cli
 from v2m_bridge.data.muvi_sync import ExportError, export_dataset, find_videos
 from v2m_bridge.video import VideoFeatures, analyze_video
 from v2m_bridge.video import analyze as analyze_module
 
-VIDEOS = Path(__file__).resolve().parents[2] / "shared" / "data" / "videos"
 MONTAGE = VIDEOS / "montage_cc0_4shots.mp4"
-pytestmark = pytest.mark.skipif(not MONTAGE.is_file(), reason="shared test videos not present")
+pytestmark = needs_shared(MONTAGE)
 
 
 @pytest.fixture

@@ -8,10 +8,15 @@ import numpy as np
 import pytest
 
 from v2m_bridge.errors import FeatureError
-from v2m_bridge.features import EMOTION_LABELS, VideoFeatures
+from v2m_bridge.features import (
+    EMOTION_LABELS,
+    VideoFeatures,
+    check_per_second,
+    one_hot_emotion,
+    scene_offsets_from_cuts,
+)
 from v2m_bridge.video.motion import MotionMeter
 from v2m_bridge.video.sampling import OneSecondSampler
-from v2m_bridge.video.scenes import scene_offsets_from_cuts
 
 
 def make_features(n_seconds: int = 4, **overrides) -> VideoFeatures:
@@ -174,3 +179,35 @@ def test_scene_segments_report_the_dominant_emotion_of_each_scene():
     segments = [(s.start_second, s.end_second, s.dominant_emotion)
                 for s in features.scene_segments()]
     assert segments == [(0, 3, "sad"), (3, 5, "exciting")]
+
+
+# --- the shared per-second conventions ------------------------------------------------------
+
+def test_whole_second_cuts_restart_the_offset_and_a_cut_at_zero_changes_nothing():
+    assert scene_offsets_from_cuts([0, 3, 5], 7).tolist() == [1, 2, 3, 1, 2, 1, 2]
+    assert scene_offsets_from_cuts([3, 5], 7).tolist() == [1, 2, 3, 1, 2, 1, 2]
+
+
+def test_one_hot_emotion_follows_the_column_order():
+    assert one_hot_emotion("sad").tolist() == [0, 0, 0, 1, 0, 0]
+    assert one_hot_emotion("neutral")[EMOTION_LABELS.index("neutral")] == 1.0
+
+
+def test_check_per_second_ranges_and_lengths_are_optional():
+    loose = {"emotion": np.zeros((3, 6)), "motion": np.full(2, 300.0)}
+    checked = check_per_second(loose, same_length=False)
+    assert checked["emotion"].dtype == np.float32 and set(checked) == {"emotion", "motion"}
+    with pytest.raises(FeatureError, match="same seconds"):
+        check_per_second(loose)
+    with pytest.raises(FeatureError, match="probabilities"):
+        check_per_second(loose, same_length=False, ranges=True)
+    assert check_per_second({"semantic": None}) == {}
+
+
+def test_the_live_second_record_is_checked_too():
+    from v2m_bridge.daemon.live_frames import SecondFeatures
+
+    with pytest.raises(FeatureError, match="probabilities"):
+        SecondFeatures(0, 1.0, np.full(6, 0.5), np.zeros(768, np.float32), 1)
+    with pytest.raises(FeatureError, match="semantic must have shape"):
+        SecondFeatures(0, 1.0, np.full(6, 1 / 6), np.zeros(10, np.float32), 1)

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import numpy as np
 
-from v2m_bridge.data.dataset import write_song, write_splits
+from v2m_bridge.data.muvi_sync import write_song, write_splits
 from v2m_bridge.vocab import parse_chords
 
 
@@ -19,7 +19,7 @@ def write_tiny_layout(root: Path, n_songs: int = 4, seconds: int = 20,
     for i, song_id in enumerate(ids):
         chords = [progression[(t + i) % 8] for t in range(seconds)]
         emotion = rng.dirichlet(np.ones(6), size=seconds)
-        offsets = np.array([t % 5 for t in range(seconds)], dtype=np.float32)
+        offsets = np.array([t % 5 + 1 for t in range(seconds)], dtype=np.float32)  # +1 convention
         write_song(root, song_id, [c.symbol for c in chords], "minor" if i % 2 else "major",
                    emotion, rng.uniform(0, 20, seconds), offsets,
                    loudness=rng.uniform(0, 1, seconds) if with_targets else None,

@@ -11,6 +11,10 @@ MIN_TEMPO_BPM = 20.0
 MAX_TEMPO_BPM = 400.0
 DEFAULT_KEY = "C major"
 
+# Video analysis: PySceneDetect's detectors ("adaptive" is the official features' choice)
+SCENE_DETECTORS: tuple[str, ...] = ("adaptive", "content")
+DEFAULT_SCENE_DETECTOR = "adaptive"
+
 # The daemon's OSC endpoint (bound to loopback by default: no authentication)
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 9000

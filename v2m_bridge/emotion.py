@@ -8,9 +8,11 @@ import re
 import numpy as np
 
 from v2m_bridge.errors import V2MError
+from v2m_bridge.features import EMOTION_LABELS, one_hot_emotion
 
-EMOTIONS: tuple[str, ...] = ("exciting", "fearful", "tense", "sad", "relaxing", "neutral")
-"""Column order of every emotion array: the official CLIP zero-shot prompts (spec §1.3)."""
+EMOTIONS = EMOTION_LABELS
+"""The emotion column order, :data:`v2m_bridge.features.EMOTION_LABELS` (this name is kept for
+the callers that read emotion names from this module)."""
 
 
 class EmotionError(V2MError, ValueError):
@@ -20,11 +22,9 @@ class EmotionError(V2MError, ValueError):
 def emotion_vector(name: str) -> np.ndarray:
     """One-hot ``(6,)`` float32 vector for an emotion name (case-insensitive)."""
     key = name.strip().lower()
-    if key not in EMOTIONS:
-        raise EmotionError(f"unknown emotion {name!r}; choose one of {', '.join(EMOTIONS)}")
-    vector = np.zeros(len(EMOTIONS), dtype=np.float32)
-    vector[EMOTIONS.index(key)] = 1.0
-    return vector
+    if key not in EMOTION_LABELS:
+        raise EmotionError(f"unknown emotion {name!r}; choose one of {', '.join(EMOTION_LABELS)}")
+    return one_hot_emotion(key)
 
 
 def parse_emotion_points(text: str) -> list[tuple[float, str]]:
@@ -42,8 +42,8 @@ def parse_emotion_points(text: str) -> list[tuple[float, str]]:
             raise EmotionError(f"emotion item {item!r} is not 'SECONDS:EMOTION' or 'EMOTION'")
         seconds_text, name = match.groups()
         name = name.lower()
-        if name not in EMOTIONS:
-            raise EmotionError(f"unknown emotion {name!r}; choose from {', '.join(EMOTIONS)}")
+        if name not in EMOTION_LABELS:
+            raise EmotionError(f"unknown emotion {name!r}; choose from {', '.join(EMOTION_LABELS)}")
         if seconds_text is None and points:
             raise EmotionError(f"emotion item {item!r} needs a start time ('SECONDS:EMOTION') "
                                "after the first item")
@@ -60,12 +60,11 @@ def emotion_curve(points: list[tuple[float, str]], n_seconds: int) -> np.ndarray
     after its start until the next point; the first point also covers the seconds before it."""
     if n_seconds < 0:
         raise EmotionError(f"n_seconds must be >= 0, got {n_seconds}")
-    rows = np.zeros((n_seconds, len(EMOTIONS)), dtype=np.float32)
+    rows = np.zeros((n_seconds, len(EMOTION_LABELS)), dtype=np.float32)
     for index, (start, name) in enumerate(points):
         first = 0 if index == 0 else math.ceil(start)
         stop = math.ceil(points[index + 1][0]) if index + 1 < len(points) else n_seconds
-        rows[first:stop] = 0.0
-        rows[first:stop, EMOTIONS.index(name)] = 1.0
+        rows[first:stop] = one_hot_emotion(name)
     return rows
 
 

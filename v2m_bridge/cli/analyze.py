@@ -8,7 +8,8 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
-from v2m_bridge.video.scenes import DEFAULT_DETECTOR, DETECTORS
+from v2m_bridge.config import DEFAULT_SCENE_DETECTOR as DEFAULT_DETECTOR
+from v2m_bridge.config import SCENE_DETECTORS as DETECTORS
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:

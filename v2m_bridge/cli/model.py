@@ -58,17 +58,14 @@ def run_inspect(args: argparse.Namespace) -> int:
 
 
 def run_chords(args: argparse.Namespace) -> int:
-    import numpy as np
-
     from v2m_bridge.emotion import parse_emotion_curve
+    from v2m_bridge.features import VideoFeatures
     from v2m_bridge.model import ConditioningInputs, GenerationOptions, generate_chords
     from v2m_bridge.model.loading import load_chord_model
     from v2m_bridge.vocab import parse_key
 
     if args.features:
-        npz = np.load(args.features)
-        inputs = ConditioningInputs(npz["semantic"], npz["scene_offset"], npz["motion"],
-                                    npz["emotion"])
+        inputs = ConditioningInputs.from_features(VideoFeatures.load(args.features))
     else:
         inputs = ConditioningInputs.zeros(args.seconds)
     key = parse_key(args.key)

@@ -15,8 +15,6 @@ from pathlib import Path
 from v2m_bridge.cli.analyze import _add_analysis_options, _analyzer
 from v2m_bridge.config import DEFAULT_KEY, DEFAULT_TEMPO_BPM
 
-CORPORA = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "corpora"
-
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     match = subparsers.add_parser(
@@ -204,8 +202,10 @@ def _pairs(args: argparse.Namespace):
     if args.data is not None:
         return muvi_sync_pairs(args.data), "MuVi-Sync pairs"
     if args.pop909 is None and args.billboard is None:
+        from v2m_bridge.retrieval.index import SHARED_CORPORA
+
         raise RetrievalTrainingError("give --data DIR (MuVi-Sync layout) or --pop909 / "
-                                     f"--billboard corpus folders (e.g. {CORPORA}/pop909)")
+                                     f"--billboard corpus folders (e.g. {SHARED_CORPORA}/pop909)")
     return corpus_pairs(args.pop909, args.billboard), "corpus songs with derived video sides"
 
 

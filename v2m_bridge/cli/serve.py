@@ -105,15 +105,10 @@ def run_ports(args: argparse.Namespace) -> int:
 
 
 def run_doctor(args: argparse.Namespace) -> int:
-    from v2m_bridge.doctor import run_checks
+    from v2m_bridge.doctor import format_table, run_checks, summary
 
-    problems = 0
-    for check in run_checks():
-        mark = "ok " if check.ok else "-- "
-        print(f"{mark}{check.name}: {check.detail}")
-        if not check.ok:
-            problems += 1
-            if check.fix:
-                print(f"     fix: {check.fix}")
-    print("all checks passed" if problems == 0 else f"{problems} check(s) need attention")
-    return 0 if problems == 0 else 1
+    checks = run_checks()
+    print("\n".join(format_table(checks)))
+    line, status = summary(checks)
+    print(line)
+    return status

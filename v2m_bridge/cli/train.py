@@ -169,7 +169,7 @@ def _train_regression(args: argparse.Namespace) -> int:
 
 
 def _evaluate(args: argparse.Namespace) -> int:
-    from v2m_bridge.data.dataset import read_split_ids
+    from v2m_bridge.data.muvi_sync import read_split_ids
     from v2m_bridge.model.loading import load_chord_model
     from v2m_bridge.training.evaluate import evaluate_amt
 

@@ -21,12 +21,12 @@ import numpy as np
 import torch
 
 from v2m_bridge.daemon.live_frames import SecondFeatures, neutral_second
+from v2m_bridge.features import scene_offsets_from_cuts
 from v2m_bridge.model.amt import AMT
 from v2m_bridge.model.generate import ConditioningInputs, GenerationOptions, next_chord
 from v2m_bridge.music.arrangement import arrange
 from v2m_bridge.music.events import NoteEvent
 from v2m_bridge.options import RenderOptions
-from v2m_bridge.video.scenes import scene_offsets_from_cuts
 from v2m_bridge.vocab import Chord
 
 HISTORY_S = 6  # past seconds re-arranged with each update (voice leading, smoothing)

@@ -16,10 +16,10 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from v2m_bridge.emotion import EMOTIONS
 from v2m_bridge.errors import V2MError
-from v2m_bridge.features import SEMANTIC_DIM
-from v2m_bridge.osc.protocol import EMOTION_DIM, FRAME_FIELDS, FRAME_LAYOUTS, MIN_CUT_GAP_S
+from v2m_bridge.features import EMOTION_DIM, SEMANTIC_DIM, check_per_second
+from v2m_bridge.features import EMOTION_LABELS as EMOTIONS
+from v2m_bridge.osc.protocol import FRAME_FIELDS, FRAME_LAYOUTS, MIN_CUT_GAP_S
 from v2m_bridge.video.fallback_emotion import estimate_emotion
 
 MOTION_SCALE = 255.0  # live motion is 0..1; the model's motion feature is on the 0-255 scale
@@ -83,6 +83,10 @@ class SecondFeatures:
     emotion: np.ndarray  # (6,)
     semantic: np.ndarray  # (768,), zeros when Max sent none and no image was encoded
     frames: int  # how many frames went in (0 for a second filled across a gap)
+
+    def __post_init__(self) -> None:
+        check_per_second({"semantic": [self.semantic], "emotion": [self.emotion],
+                          "motion": [self.motion]}, ranges=True)
 
 
 def neutral_second(second: int) -> SecondFeatures:

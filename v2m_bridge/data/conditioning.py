@@ -9,14 +9,15 @@ link we want the model to learn, with noise so that the link is loose, like a re
   votes are averaged over a window of a few seconds (a video's mood moves slower than its chords),
   mixed with some neutral mass, sharpened and jittered in log space, and renormalised. So "sad"
   means "minor chords around here", "exciting" means "major, sus4 and dominant chords around here".
-* **scene offset** (seconds since the current scene began, official file convention; the loader
-  adds 1): cuts are placed at section starts and most phrase starts, sometimes halfway through a
-  phrase or at another chord change, but only where the chord changes, plus a few random cuts
-  (one per minute on average), so a cut nearly always coincides with a chord change.
+* **scene offset** (seconds since the current scene began + 1, the in-memory convention of
+  :func:`v2m_bridge.features.scene_offsets_from_cuts`): cuts are placed at section starts and
+  most phrase starts, sometimes halfway through a phrase or at another chord change, but only
+  where the chord changes, plus a few random cuts (one per minute on average), so a cut nearly
+  always coincides with a chord change.
 * **motion** (0–255 frame-difference scale): grows with the local harmonic rhythm (chord changes
   per second around each second), times log-normal noise; ``motion[0] = 0`` as in the official
   extractor.
-* **semantic** (CLIP, 768-d): nothing in a chord annotation says what a picture shows, so the
+* **semantic** (CLIP): nothing in a chord annotation says what a picture shows, so the
   corpus import writes no semantic files and the reader feeds zeros.
 
 All randomness comes from a generator seeded per song, so an import is reproducible.
@@ -30,6 +31,7 @@ from itertools import pairwise
 import numpy as np
 
 from v2m_bridge.data.emotion_map import NEUTRAL_INDEX, QUALITY_AFFINITY_TABLE
+from v2m_bridge.features import EMOTION_DIM, scene_offsets_from_cuts
 from v2m_bridge.vocab import Chord
 
 
@@ -64,12 +66,13 @@ def derive_emotion(chords: list[Chord] | tuple[Chord, ...], rng: np.random.Gener
     """``(T, 6)`` float32 probabilities (rows sum to 1) that follow the chords' qualities."""
     n = len(chords)
     if n == 0:
-        return np.zeros((0, 6), dtype=np.float32)
+        return np.zeros((0, EMOTION_DIM), dtype=np.float32)
     votes = QUALITY_AFFINITY_TABLE[[chord.quality_id for chord in chords]]
     half = int(rng.integers(recipe.emotion_half_window[0], recipe.emotion_half_window[1] + 1))
     kernel = np.ones(2 * half + 1)
     padded = np.pad(votes, ((half, half), (0, 0)), mode="edge")
-    smoothed = np.stack([np.convolve(padded[:, e], kernel, mode="valid") for e in range(6)], 1)
+    smoothed = np.stack([np.convolve(padded[:, e], kernel, mode="valid")
+                         for e in range(EMOTION_DIM)], 1)
     smoothed /= smoothed.sum(axis=1, keepdims=True)
     neutral = _uniform(rng, recipe.neutral_mass)
     smoothed = (1 - neutral) * smoothed
@@ -105,15 +108,6 @@ def derive_cuts(chords: list[Chord] | tuple[Chord, ...], phrase_starts: tuple[in
     return sorted(s for s in cuts if 0 <= s < max(n_seconds, 1))
 
 
-def scene_offsets_from_cuts(n_seconds: int, cuts: list[int]) -> np.ndarray:
-    """``(T,)`` float32 seconds since the latest cut (0 at a cut): the official file values."""
-    offsets = np.zeros(n_seconds, dtype=np.float32)
-    cut_set = set(cuts)
-    for second in range(1, n_seconds):
-        offsets[second] = 0.0 if second in cut_set else offsets[second - 1] + 1.0
-    return offsets
-
-
 def derive_motion(chords: list[Chord] | tuple[Chord, ...], rng: np.random.Generator,
                   recipe: ConditioningRecipe = DEFAULT_RECIPE) -> np.ndarray:
     """``(T,)`` float32 on the 0–255 frame-difference scale, higher where chords change faster."""
@@ -132,8 +126,8 @@ def derive_motion(chords: list[Chord] | tuple[Chord, ...], rng: np.random.Genera
 
 @dataclass(frozen=True)
 class DerivedConditioning:
-    emotion: np.ndarray  # (T, 6)
-    scene_offset: np.ndarray  # (T,) official file values (0 at a cut)
+    emotion: np.ndarray  # (T, EMOTION_DIM)
+    scene_offset: np.ndarray  # (T,) +1 convention (1 at a cut)
     motion: np.ndarray  # (T,)
     cuts: list[int]
 
@@ -148,7 +142,7 @@ def derive_conditioning(chords: list[Chord] | tuple[Chord, ...],
     cuts = derive_cuts(chords, phrase_starts, section_starts, rng, recipe)
     return DerivedConditioning(
         emotion=derive_emotion(chords, rng, recipe),
-        scene_offset=scene_offsets_from_cuts(n, cuts),
+        scene_offset=scene_offsets_from_cuts(cuts, n),
         motion=derive_motion(chords, rng, recipe),
         cuts=cuts,
     )

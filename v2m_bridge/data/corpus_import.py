@@ -21,7 +21,7 @@ from v2m_bridge.data.corpora import (
     iter_pop909,
     split_of,
 )
-from v2m_bridge.data.dataset import write_song, write_splits
+from v2m_bridge.data.muvi_sync import write_song, write_splits
 
 log = logging.getLogger(__name__)
 

@@ -9,12 +9,10 @@ from __future__ import annotations
 
 import numpy as np
 
+from v2m_bridge.features import EMOTION_DIM, EMOTION_LABELS
 from v2m_bridge.vocab import CHORD_VOCAB_SIZE, QUALITIES, Chord
 
-EMOTION_NAMES: tuple[str, ...] = ("exciting", "fearful", "tense", "sad", "relaxing", "neutral")
-"""Column order of every emotion vector (the official CLIP prompt order)."""
-
-NEUTRAL_INDEX = EMOTION_NAMES.index("neutral")
+NEUTRAL_INDEX = EMOTION_LABELS.index("neutral")
 
 EMOTION_QUALITIES: dict[str, frozenset[str]] = {
     "exciting": frozenset({"maj", "sus4", "7"}),
@@ -29,8 +27,8 @@ EMOTION_QUALITIES: dict[str, frozenset[str]] = {
 def emotion_chord_matrix() -> np.ndarray:
     """``(6, 159)`` float32: row ``e`` is 1 for every chord whose quality is in emotion ``e``'s set
     (all 12 roots), 0 for N, END and PAD."""
-    matrix = np.zeros((len(EMOTION_NAMES), CHORD_VOCAB_SIZE), dtype=np.float32)
-    for row, name in enumerate(EMOTION_NAMES):
+    matrix = np.zeros((EMOTION_DIM, CHORD_VOCAB_SIZE), dtype=np.float32)
+    for row, name in enumerate(EMOTION_LABELS):
         for quality in EMOTION_QUALITIES[name]:
             for root in range(12):
                 matrix[row, Chord(root, quality).id] = 1.0
@@ -42,9 +40,9 @@ def quality_affinity(chord: Chord) -> np.ndarray:
 
     N and the qualities no emotion claims (aug, min6) count as neutral.
     """
-    vector = np.zeros(len(EMOTION_NAMES))
+    vector = np.zeros(EMOTION_DIM)
     if not chord.is_none:
-        for row, name in enumerate(EMOTION_NAMES):
+        for row, name in enumerate(EMOTION_LABELS):
             if chord.quality in EMOTION_QUALITIES[name]:
                 vector[row] = 1.0
     if not vector.any():

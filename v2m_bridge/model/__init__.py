@@ -10,33 +10,22 @@
 :func:`load_chord_model` is how every caller gets a model to generate with (checkpoint or
 starter model, on the picked device); :func:`load_amt` is the file reader under it.
 
-Names are imported on first use (PEP 562), so ``import v2m_bridge.cli.model`` and the
-``v2m-bridge`` command line start without loading torch.
+Importing this package loads torch; the command line imports it inside its command functions, so
+``v2m-bridge --help`` stays instant.
 """
 
-from __future__ import annotations
-
-import importlib
-from typing import TYPE_CHECKING, Any
-
-_EXPORTS: dict[str, str] = {
-    "AMT": "v2m_bridge.model.amt",
-    "AMTConfig": "v2m_bridge.model.config",
-    "RegressionConfig": "v2m_bridge.model.config",
-    "ConditioningInputs": "v2m_bridge.model.generate",
-    "GenerationError": "v2m_bridge.model.generate",
-    "GenerationOptions": "v2m_bridge.model.generate",
-    "generate_chords": "v2m_bridge.model.generate",
-    "sample_next_chord": "v2m_bridge.model.generate",
-    "load_amt": "v2m_bridge.model.checkpoint",
-    "load_regression": "v2m_bridge.model.checkpoint",
-    "save_amt": "v2m_bridge.model.checkpoint",
-    "save_regression": "v2m_bridge.model.checkpoint",
-    "ChordModel": "v2m_bridge.model.loading",
-    "load_chord_model": "v2m_bridge.model.loading",
-    "starter_amt_path": "v2m_bridge.model.loading",
-    "VideoRegression": "v2m_bridge.model.regression",
-}
+from v2m_bridge.model.amt import AMT
+from v2m_bridge.model.checkpoint import load_amt, load_regression, save_amt, save_regression
+from v2m_bridge.model.config import AMTConfig, RegressionConfig
+from v2m_bridge.model.generate import (
+    ConditioningInputs,
+    GenerationError,
+    GenerationOptions,
+    generate_chords,
+    sample_next_chord,
+)
+from v2m_bridge.model.loading import ChordModel, load_chord_model, starter_amt_path
+from v2m_bridge.model.regression import VideoRegression
 
 __all__ = [
     "AMT",
@@ -56,24 +45,3 @@ __all__ = [
     "save_regression",
     "starter_amt_path",
 ]
-
-if TYPE_CHECKING:
-    from v2m_bridge.model.amt import AMT
-    from v2m_bridge.model.checkpoint import load_amt, load_regression, save_amt, save_regression
-    from v2m_bridge.model.config import AMTConfig, RegressionConfig
-    from v2m_bridge.model.generate import (
-        ConditioningInputs,
-        GenerationError,
-        GenerationOptions,
-        generate_chords,
-        sample_next_chord,
-    )
-    from v2m_bridge.model.loading import ChordModel, load_chord_model, starter_amt_path
-    from v2m_bridge.model.regression import VideoRegression
-
-
-def __getattr__(name: str) -> Any:
-    module = _EXPORTS.get(name)
-    if module is None:
-        raise AttributeError(f"module 'v2m_bridge.model' has no attribute {name!r}")
-    return getattr(importlib.import_module(module), name)

@@ -19,7 +19,8 @@ import torch
 from torch import nn
 
 from v2m_bridge.errors import FeatureError
-from v2m_bridge.model.config import EMOTION_DIM, SEMANTIC_DIM, AMTConfig
+from v2m_bridge.features import EMOTION_DIM, SEMANTIC_DIM
+from v2m_bridge.model.config import AMTConfig
 from v2m_bridge.model.layers import EncoderDecoder, LayerCache, PositionalEncoding
 from v2m_bridge.vocab import CHORD_VOCAB_SIZE, QUALITY_VOCAB_SIZE, ROOT_VOCAB_SIZE
 

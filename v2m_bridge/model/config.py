@@ -9,9 +9,8 @@ from dataclasses import asdict, dataclass, fields
 import torch
 
 from v2m_bridge.errors import CheckpointError
+from v2m_bridge.features import EMOTION_DIM, SEMANTIC_DIM
 
-SEMANTIC_DIM = 768
-EMOTION_DIM = 6
 VIDEO_FEATURE_DIM = SEMANTIC_DIM + 1 + 1 + EMOTION_DIM  # semantic | scene offset | motion | emotion
 
 

@@ -16,8 +16,13 @@ import numpy as np
 import torch
 
 from v2m_bridge.errors import FeatureError, V2MError
+from v2m_bridge.features import (
+    SEMANTIC_DIM,
+    VideoFeatures,
+    check_per_second,
+    one_hot_emotion,
+)
 from v2m_bridge.model.amt import AMT
-from v2m_bridge.model.config import EMOTION_DIM, SEMANTIC_DIM
 from v2m_bridge.vocab import (
     C_MAJOR,
     END_CHORD_ID,
@@ -35,43 +40,29 @@ class GenerationError(V2MError, ValueError):
     """Generation options that make no sense (negative length, temperature 0 ...)."""
 
 
-def _as_array(name: str, value, shape_tail: tuple[int, ...]) -> np.ndarray:
-    array = np.asarray(value, dtype=np.float32)
-    if array.ndim != 1 + len(shape_tail) or array.shape[1:] != shape_tail:
-        want = "(T" + "".join(f", {n}" for n in shape_tail) + ")"
-        raise FeatureError(f"{name} must have shape {want}, got {array.shape}")
-    if not np.isfinite(array).all():
-        raise FeatureError(f"{name} contains NaN or infinite values")
-    return array
-
-
 @dataclass(frozen=True)
 class ConditioningInputs:
     """Per-second video features for one video (no batch dimension), checked on creation.
 
-    ``scene_offset`` uses the official loader convention: seconds since the scene started + 1.
+    Conventions are those of :mod:`v2m_bridge.features` (``scene_offset`` is seconds since the
+    scene started + 1). Only shapes and finiteness are checked
+    (:func:`~v2m_bridge.features.check_per_second` without ``ranges``): the model accepts any
+    finite input, and callers pass blended or synthetic emotion rows.
     """
 
-    semantic: np.ndarray  # (T, 768)
+    semantic: np.ndarray  # (T, SEMANTIC_DIM)
     scene_offset: np.ndarray  # (T,)
     motion: np.ndarray  # (T,)
-    emotion: np.ndarray  # (T, 6): exciting, fearful, tense, sad, relaxing, neutral
+    emotion: np.ndarray  # (T, EMOTION_DIM), columns in EMOTION_LABELS order
 
     def __post_init__(self) -> None:
-        checked = {
-            "semantic": _as_array("semantic", self.semantic, (SEMANTIC_DIM,)),
-            "scene_offset": _as_array("scene_offset", self.scene_offset, ()),
-            "motion": _as_array("motion", self.motion, ()),
-            "emotion": _as_array("emotion", self.emotion, (EMOTION_DIM,)),
-        }
-        lengths = {name: len(array) for name, array in checked.items()}
-        if len(set(lengths.values())) != 1:
-            raise FeatureError(f"features must all cover the same seconds, got lengths {lengths}")
+        checked = check_per_second({"semantic": self.semantic, "scene_offset": self.scene_offset,
+                                    "motion": self.motion, "emotion": self.emotion})
         for name, array in checked.items():
             object.__setattr__(self, name, array)
 
     @classmethod
-    def from_features(cls, features) -> ConditioningInputs:
+    def from_features(cls, features: VideoFeatures) -> ConditioningInputs:
         """From any record with ``semantic``, ``scene_offset``, ``motion``, ``emotion`` arrays."""
         return cls(features.semantic, features.scene_offset, features.motion, features.emotion)
 
@@ -80,8 +71,7 @@ class ConditioningInputs:
         """Neutral inputs: no semantic content, one long scene, no motion, neutral emotion."""
         if n_seconds < 0:
             raise FeatureError(f"number of seconds must be >= 0, got {n_seconds}")
-        emotion = np.zeros((n_seconds, EMOTION_DIM), np.float32)
-        emotion[:, -1] = 1.0
+        emotion = np.tile(one_hot_emotion("neutral"), (n_seconds, 1))
         return cls(np.zeros((n_seconds, SEMANTIC_DIM), np.float32),
                    np.arange(1, n_seconds + 1, dtype=np.float32),
                    np.zeros(n_seconds, np.float32), emotion)

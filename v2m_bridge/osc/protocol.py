@@ -15,8 +15,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from v2m_bridge.emotion import EMOTIONS
-from v2m_bridge.features import SEMANTIC_DIM
+from v2m_bridge.features import EMOTION_DIM, SEMANTIC_DIM
 
 V2M_PREFIX = "/v2m/"
 OK = "/v2m/ok"
@@ -34,7 +33,6 @@ MAX_PACKET_BYTES = 8192  # a path, or a live frame with a 768-d vector, fits; bi
 # --- the live frame (/v2m/live/frame) --------------------------------------------------------
 
 FRAME_FIELDS = ("media_time", "luma", "motion", "r", "g", "b", "cut")
-EMOTION_DIM = len(EMOTIONS)
 # argument count -> (has emotion, has semantic)
 FRAME_LAYOUTS = {
     len(FRAME_FIELDS): (False, False),
@@ -154,7 +152,7 @@ REQUESTS: tuple[Message, ...] = (
     Message("/v2m/live/frame", tuple(_f(name) for name in FRAME_FIELDS), None,
             "no reply unless it is wrong (errors at most 5 per second); registered clients get "
             "`/v2m/chord s:name f:media_time` for each chord planned",
-            "media_time luma motion r g b cut [emotion×6] [semantic×768]",
+            f"media_time luma motion r g b cut [emotion×{EMOTION_DIM}] [semantic×{SEMANTIC_DIM}]",
             usage_suffix=_FRAME_USAGE,
             fixed_signatures=tuple("f" * n for n in FRAME_LAYOUTS)),
     Message("/v2m/live/image", (_s("path"), _f("media_time")),

@@ -70,6 +70,8 @@ FEATURE_VERSION = "3"  # bump when music_features or excerpt rules change
 AUDIO_SUFFIXES = frozenset({".wav", ".flac", ".mp3", ".ogg", ".aif", ".aiff", ".m4a"})
 CHUNK = 64
 LIBRARY_ENV_VAR = "V2M_LIBRARY"
+SHARED_CORPORA = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "corpora"
+"""The shipped chord corpora: ``shared/data/corpora`` beside the repository."""
 
 MIN_EXCERPT_S = 4
 ProgressCallback = Callable[[int, int, str], None]
@@ -250,7 +252,7 @@ def default_library() -> Path:
     explicit = os.environ.get(LIBRARY_ENV_VAR)
     if explicit:
         return Path(explicit).expanduser()
-    return Path(__file__).resolve().parents[2].parent / "shared" / "data" / "corpora"
+    return SHARED_CORPORA
 
 
 @dataclass

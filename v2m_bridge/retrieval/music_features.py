@@ -44,17 +44,16 @@ from pathlib import Path
 import numpy as np
 
 from v2m_bridge.data.corpora import _MAJOR_PROFILE, _MINOR_PROFILE, SongChords
-from v2m_bridge.data.dataset import (
+from v2m_bridge.data.dataset import QUALITY_OF_CHORD, ROOT_OF_CHORD
+from v2m_bridge.data.emotion_map import QUALITY_AFFINITY_TABLE
+from v2m_bridge.data.muvi_sync import (
     CHORD_DIR,
     LOUDNESS_DIR,
     NOTE_DENSITY_DIR,
-    QUALITY_OF_CHORD,
-    ROOT_OF_CHORD,
     DatasetError,
     read_chord_lab,
     read_value_lab,
 )
-from v2m_bridge.data.emotion_map import QUALITY_AFFINITY_TABLE
 from v2m_bridge.errors import V2MError
 from v2m_bridge.vocab import MINOR_FAMILY, QUALITIES, Chord, Key
 

@@ -28,7 +28,7 @@ import numpy as np
 import torch
 
 from v2m_bridge.data.corpora import iter_billboard, iter_pop909, split_of
-from v2m_bridge.data.dataset import read_song, read_split_ids
+from v2m_bridge.data.muvi_sync import read_song, read_split_ids
 from v2m_bridge.errors import V2MError
 from v2m_bridge.retrieval.derived import derive_video
 from v2m_bridge.retrieval.embedding import (

@@ -23,9 +23,14 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from tqdm import tqdm
 
-from v2m_bridge.data.dataset import Song, collate, read_split, tiled_windows
-from v2m_bridge.data.emotion_map import EMOTION_NAMES
+from v2m_bridge.data.dataset import collate, tiled_windows
+from v2m_bridge.data.muvi_sync import Song, read_split
+from v2m_bridge.emotion import emotion_vector
+from v2m_bridge.features import EMOTION_LABELS, SEMANTIC_DIM
+from v2m_bridge.model import ConditioningInputs, GenerationOptions, generate_chords
+from v2m_bridge.training.train import amt_logits
 from v2m_bridge.vocab import (
     A_MINOR,
     C_MAJOR,
@@ -33,6 +38,7 @@ from v2m_bridge.vocab import (
     MINOR_FAMILY,
     PAD_CHORD_ID,
     Chord,
+    chord_from_id,
 )
 
 HITS_K = (1, 3, 5)
@@ -149,26 +155,16 @@ class EvalReport:
         return "\n".join(lines)
 
 
-def _one_hot_emotion(name: str) -> np.ndarray:
-    vector = np.zeros(len(EMOTION_NAMES), dtype=np.float32)
-    vector[EMOTION_NAMES.index(name)] = 1.0
-    return vector
-
-
-def _inputs_for(song: Song, seconds: int):
-    from v2m_bridge.model import ConditioningInputs
-
+def _inputs_for(song: Song, seconds: int) -> ConditioningInputs:
     n = min(seconds, len(song), len(song.scene_offset), len(song.motion), len(song.emotion))
     semantic = (song.semantic[:n] if song.semantic is not None and len(song.semantic) >= n
-                else np.zeros((n, 768), dtype=np.float32))
+                else np.zeros((n, SEMANTIC_DIM), dtype=np.float32))
     return ConditioningInputs(semantic, song.scene_offset[:n], song.motion[:n], song.emotion[:n])
 
 
 @torch.no_grad()
 def teacher_forced_hits(model, songs: Sequence[Song], window: int, batch_size: int = 32
                         ) -> tuple[dict[int, float], int]:
-    from v2m_bridge.training.train import amt_logits
-
     model.eval()
     ignore_semantic = all(s.semantic is None for s in songs)
     totals = {k: [0, 0] for k in HITS_K}
@@ -188,9 +184,6 @@ def evaluate_amt(model, data_dir: Path, split: str = "test", *, generate_songs: 
                  generate_seconds: int = 120, seed: int = 0, window: int | None = None,
                  progress: bool = False) -> EvalReport:
     """All figures of :class:`EvalReport` for ``model`` on one split of ``data_dir``."""
-    from v2m_bridge.model import GenerationOptions, generate_chords
-    from v2m_bridge.vocab import chord_from_id
-
     data_dir = Path(data_dir)
     songs = read_split(data_dir, split)
     train_songs = read_split(data_dir, "train")
@@ -208,8 +201,6 @@ def evaluate_amt(model, data_dir: Path, split: str = "test", *, generate_songs: 
     chosen = songs[:generate_songs]
     iterator = chosen
     if progress:
-        from tqdm import tqdm
-
         iterator = tqdm(chosen, desc="generating", unit="song")
     for index, song in enumerate(iterator):
         inputs = _inputs_for(song, generate_seconds)
@@ -221,7 +212,7 @@ def evaluate_amt(model, data_dir: Path, split: str = "test", *, generate_songs: 
         cut_ref += a
         else_ref += b
         for condition in generated:
-            override = (_one_hot_emotion(condition) if condition in EMOTION_NAMES else None)
+            override = emotion_vector(condition) if condition in EMOTION_LABELS else None
             options = GenerationOptions(key=key, seed=seed + index, emotion_override=override,
                                         max_repeats=None if condition == "free" else 2)
             chords = generate_chords(model, inputs, options)

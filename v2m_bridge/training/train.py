@@ -12,24 +12,33 @@ import json
 import logging
 import math
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import numpy as np
 import torch
+from tqdm import tqdm
 
 from v2m_bridge.data.dataset import (
-    SEMANTIC_DIM,
-    Song,
     Window,
     chord_tokens,
     collate,
-    read_split,
     tiled_windows,
     training_windows,
 )
+from v2m_bridge.data.muvi_sync import Song, read_split
 from v2m_bridge.device import pick_device
 from v2m_bridge.errors import V2MError
+from v2m_bridge.features import SEMANTIC_DIM
+from v2m_bridge.model import (
+    AMT,
+    AMTConfig,
+    RegressionConfig,
+    VideoRegression,
+    save_amt,
+    save_regression,
+)
 from v2m_bridge.training.loss import DEFAULT_LOSS_LAMBDA, amt_loss
 
 log = logging.getLogger(__name__)
@@ -135,7 +144,7 @@ def cut_weights(batch: dict, cut_weight: float) -> torch.Tensor | None:
 
 
 def silence_semantic_input(model) -> None:
-    """Zero the AMT's weights from the 768 CLIP dimensions and keep them at zero.
+    """Zero the AMT's weights from the SEMANTIC_DIM CLIP dimensions and keep them at zero.
 
     Chord corpora have no pictures; a model trained with zero semantic input would otherwise keep
     random initial weights there and turn real CLIP features into noise at inference.
@@ -173,8 +182,6 @@ def validate_amt(model, songs: list[Song], config: TrainConfig, device: torch.de
 def _progress(iterable, total: int, description: str, enabled: bool):
     if not enabled:
         return iterable
-    from tqdm import tqdm
-
     return tqdm(iterable, total=total, desc=description, unit="batch", dynamic_ncols=True)
 
 
@@ -189,11 +196,10 @@ def _write_history(out_dir: Path, history: list[EpochRecord]) -> None:
     (out_dir / HISTORY_FILE).write_text(json.dumps([asdict(r) for r in history], indent=1))
 
 
-def train_amt(data_dir: Path, out_dir: Path, amt_config=None, config: TrainConfig | None = None,
-              resume: bool = False, metadata: dict | None = None) -> TrainResult:
+def train_amt(data_dir: Path, out_dir: Path, amt_config: AMTConfig | None = None,
+              config: TrainConfig | None = None, resume: bool = False,
+              metadata: dict | None = None) -> TrainResult:
     """Train an AMT on a MuVi-Sync layout folder; see the module docstring for the outputs."""
-    from v2m_bridge.model import AMT, AMTConfig, save_amt
-
     config = config or TrainConfig()
     data_dir, out_dir = Path(data_dir), Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -205,8 +211,7 @@ def train_amt(data_dir: Path, out_dir: Path, amt_config=None, config: TrainConfi
     if ignore_semantic is None:
         ignore_semantic = all(s.semantic is None for s in train_songs)
 
-    last_path = out_dir / LAST_CHECKPOINT
-    state = _read_training_state(last_path) if resume else None
+    state = _read_training_state(out_dir / LAST_CHECKPOINT) if resume else None
     amt_config = AMTConfig.from_dict(state["amt_config"]) if state else (amt_config or AMTConfig())
     if config.window > min(amt_config.max_sequence_chord, amt_config.max_sequence_video):
         raise TrainingError(f"window {config.window} is longer than the model's "
@@ -220,72 +225,120 @@ def train_amt(data_dir: Path, out_dir: Path, amt_config=None, config: TrainConfi
                                   betas=(0.9, 0.98), eps=1e-9, weight_decay=config.weight_decay)
     scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer,
                                                   inverse_sqrt_schedule(config.warmup_steps))
-    history: list[EpochRecord] = []
-    start_epoch, best_val = 0, math.inf
-    if state:
-        model.load_state_dict(state["model"])
-        optimizer.load_state_dict(state["optimizer"])
-        scheduler.load_state_dict(state["scheduler"])
-        torch.set_rng_state(state["torch_rng"])
-        start_epoch, best_val = int(state["epoch"]), float(state["best_val"])
-        history = [EpochRecord(**r) for r in json.loads(state["history"])]
-        log.info("resuming after epoch %d (best validation loss %.4f)", start_epoch, best_val)
-
     train_meta = {
         "trained_on": str(data_dir),
         "train_config": asdict(config),
         "semantic_input": "ignored (weights zeroed)" if ignore_semantic else "used",
         **(metadata or {}),
     }
+
+    def step(group: list[Window]) -> float:
+        batch = _to_device(collate(group, with_semantic=not ignore_semantic), device)
+        logits = amt_logits(model, batch, ignore_semantic)
+        parts = amt_loss(logits, batch["tgt"], batch["tgt_emotion"], config.loss_lambda,
+                         cut_weights(batch, config.cut_weight))
+        optimizer.zero_grad(set_to_none=True)
+        parts.total.backward()
+        if config.grad_clip:
+            torch.nn.utils.clip_grad_norm_(model.parameters(), config.grad_clip)
+        optimizer.step()
+        scheduler.step()
+        return float(parts.total.detach())
+
+    def validate() -> tuple[float, dict[str, float]]:
+        scores = validate_amt(model, val_songs, config, device, ignore_semantic)
+        return scores.pop("loss"), scores
+
+    def save_best(record: EpochRecord) -> None:
+        save_amt(model, out_dir / BEST_CHECKPOINT,
+                 {**train_meta, "epoch": record.epoch, "val": asdict(record)})
+
+    def describe(record: EpochRecord) -> str:
+        return (f"epoch {record.epoch}: train loss {record.train_loss:.4f}, val loss "
+                f"{record.val_loss:.4f}, val Hits@1 {record.val_metrics['hits1']:.3f} "
+                f"({record.seconds:.0f} s)")
+
+    run = _Run(model, optimizer, scheduler, amt_config, step, validate, save_best, describe)
+    history = _fit(run, state, train_songs, config, out_dir)
+    return TrainResult(out_dir / BEST_CHECKPOINT, out_dir / LAST_CHECKPOINT, history)
+
+
+# ---------------------------------------------------------------------------------------------
+# The epoch loop and training state, shared by both models
+
+
+@dataclass
+class _Run:
+    """What one model brings to the shared epoch loop :func:`_fit`."""
+
+    model: torch.nn.Module
+    optimizer: torch.optim.Optimizer
+    scheduler: torch.optim.lr_scheduler.LambdaLR
+    model_config: AMTConfig | RegressionConfig  # stored in the training state to resume
+    step: Callable[[list[Window]], float]  # one optimiser step on a batch; returns its loss
+    validate: Callable[[], tuple[float, dict[str, float]]]  # (validation loss, other metrics)
+    save_best: Callable[[EpochRecord], None]  # write best.pt
+    describe: Callable[[EpochRecord], str]  # the epoch's log line
+
+
+def _fit(run: _Run, state: dict | None, train_songs: list[Song], config: TrainConfig,
+         out_dir: Path) -> list[EpochRecord]:
+    """Train ``run.model`` from ``state`` (a resumed run) or from scratch; returns the history.
+
+    After each epoch: ``best.pt`` when the validation loss is the lowest so far, then
+    ``last.pt`` (the training state) and ``history.json``.
+    """
+    last_path = out_dir / LAST_CHECKPOINT
+    start_epoch, best_val, history = _restore(run, state)
     for epoch in range(start_epoch, config.epochs):
         began = time.monotonic()
         batches = _epoch_batches(train_songs, config, epoch)
-        model.train()
+        run.model.train()
         running, seen = 0.0, 0
         bar = _progress(batches, len(batches), f"epoch {epoch + 1}/{config.epochs}",
                         config.progress)
         for group in bar:
-            batch = _to_device(collate(group, with_semantic=not ignore_semantic), device)
-            logits = amt_logits(model, batch, ignore_semantic)
-            parts = amt_loss(logits, batch["tgt"], batch["tgt_emotion"], config.loss_lambda,
-                             cut_weights(batch, config.cut_weight))
-            optimizer.zero_grad(set_to_none=True)
-            parts.total.backward()
-            if config.grad_clip:
-                torch.nn.utils.clip_grad_norm_(model.parameters(), config.grad_clip)
-            optimizer.step()
-            scheduler.step()
-            running += float(parts.total.detach())
+            running += run.step(group)
             seen += 1
             if config.progress and hasattr(bar, "set_postfix"):
                 bar.set_postfix(loss=f"{running / seen:.3f}")
-        scores = validate_amt(model, val_songs, config, device, ignore_semantic)
-        record = EpochRecord(epoch + 1, running / max(seen, 1), scores.pop("loss"), scores,
+        val_loss, metrics = run.validate()
+        record = EpochRecord(epoch + 1, running / max(seen, 1), val_loss, metrics,
                              time.monotonic() - began)
         history.append(record)
-        log.info("epoch %d: train loss %.4f, val loss %.4f, val Hits@1 %.3f (%.0f s)",
-                 record.epoch, record.train_loss, record.val_loss, scores["hits1"],
-                 record.seconds)
+        log.info("%s", run.describe(record))
         if record.val_loss < best_val:
             best_val = record.val_loss
-            save_amt(model, out_dir / BEST_CHECKPOINT,
-                     {**train_meta, "epoch": record.epoch, "val": asdict(record)})
-        _save_training_state(last_path, model, optimizer, scheduler, amt_config, epoch + 1,
-                             best_val, history)
+            run.save_best(record)
+        _save_training_state(last_path, run, epoch + 1, best_val, history)
         _write_history(out_dir, history)
     if not (out_dir / BEST_CHECKPOINT).is_file():
         raise TrainingError(f"{out_dir}: no epoch finished, so no best checkpoint was written")
-    return TrainResult(out_dir / BEST_CHECKPOINT, last_path, history)
+    return history
 
 
-def _save_training_state(path: Path, model, optimizer, scheduler, amt_config, epoch: int,
-                         best_val: float, history: list[EpochRecord]) -> None:
+def _restore(run: _Run, state: dict | None) -> tuple[int, float, list[EpochRecord]]:
+    """Load a training state into ``run``; returns (epochs done, best validation loss, history)."""
+    if not state:
+        return 0, math.inf, []
+    run.model.load_state_dict(state["model"])
+    run.optimizer.load_state_dict(state["optimizer"])
+    run.scheduler.load_state_dict(state["scheduler"])
+    torch.set_rng_state(state["torch_rng"])
+    start_epoch, best_val = int(state["epoch"]), float(state["best_val"])
+    history = [EpochRecord(**r) for r in json.loads(state["history"])]
+    log.info("resuming after epoch %d (best validation loss %.4f)", start_epoch, best_val)
+    return start_epoch, best_val, history
+
+
+def _save_training_state(path: Path, run: _Run, epoch: int, best_val: float,
+                         history: list[EpochRecord]) -> None:
     payload = {
         "format": "v2m-bridge/training-state",
-        "model": model.state_dict(),
-        "optimizer": optimizer.state_dict(),
-        "scheduler": scheduler.state_dict(),
-        "amt_config": amt_config.to_dict(),
+        "model": run.model.state_dict(),
+        "optimizer": run.optimizer.state_dict(),
+        "scheduler": run.scheduler.state_dict(),
+        "amt_config": run.model_config.to_dict(),  # the regression config too, under this key
         "epoch": epoch,
         "best_val": best_val,
         "torch_rng": torch.get_rng_state(),
@@ -339,19 +392,17 @@ def _regression_outputs(model, batch: dict):
     return predicted, target, valid
 
 
-def train_regression(data_dir: Path, out_dir: Path, regression_config=None,
+def train_regression(data_dir: Path, out_dir: Path,
+                     regression_config: RegressionConfig | None = None,
                      config: TrainConfig | None = None, resume: bool = False) -> Path:
     """Train the bi-GRU on ``vevo_loudness`` and ``vevo_note_density`` targets (MSE, as the
     official ``train_regression.py``, but over real seconds only). Returns the best checkpoint."""
-    from v2m_bridge.model import RegressionConfig, VideoRegression, save_regression
-
     config = config or TrainConfig(epochs=20, learning_rate=1e-3, weight_decay=1e-5)
     data_dir, out_dir = Path(data_dir), Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     device = pick_device(config.device)
     train_songs, val_songs = _load_songs(data_dir, config, need_targets=True)
-    last_path = out_dir / LAST_CHECKPOINT
-    state = _read_training_state(last_path) if resume else None
+    state = _read_training_state(out_dir / LAST_CHECKPOINT) if resume else None
     regression_config = (RegressionConfig.from_dict(state["amt_config"]) if state
                          else regression_config or RegressionConfig())
     if config.window > regression_config.max_sequence_video:
@@ -361,45 +412,34 @@ def train_regression(data_dir: Path, out_dir: Path, regression_config=None,
     model = VideoRegression(regression_config).to(device)
     optimizer = torch.optim.Adam(model.parameters(), lr=config.learning_rate,
                                  weight_decay=config.weight_decay)
-    start_epoch, best = 0, math.inf
-    history: list[EpochRecord] = []
-    if state:
-        model.load_state_dict(state["model"])
-        optimizer.load_state_dict(state["optimizer"])
-        torch.set_rng_state(state["torch_rng"])
-        start_epoch, best = int(state["epoch"]), float(state["best_val"])
-        history = [EpochRecord(**r) for r in json.loads(state["history"])]
+    # a constant rate, as the official script; kept so both models share one training state
     scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda step: 1.0)
-    for epoch in range(start_epoch, config.epochs):
-        began = time.monotonic()
-        batches = _epoch_batches(train_songs, config, epoch)
-        model.train()
-        running, seen = 0.0, 0
-        for group in _progress(batches, len(batches), f"epoch {epoch + 1}/{config.epochs}",
-                               config.progress):
-            batch = _to_device(collate(group), device)
-            predicted, target, valid = _regression_outputs(model, batch)
-            loss = torch.nn.functional.mse_loss(predicted[valid], target[valid])
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            optimizer.step()
-            running += float(loss.detach())
-            seen += 1
+
+    def step(group: list[Window]) -> float:
+        batch = _to_device(collate(group), device)
+        predicted, target, valid = _regression_outputs(model, batch)
+        loss = torch.nn.functional.mse_loss(predicted[valid], target[valid])
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+        return float(loss.detach())
+
+    def validate() -> tuple[float, dict[str, float]]:
         scores = validate_regression(model, val_songs, config, device)
-        record = EpochRecord(epoch + 1, running / max(seen, 1), scores.pop("mse"), scores,
-                             time.monotonic() - began)
-        history.append(record)
-        log.info("epoch %d: train MSE %.4f, val MSE %.4f (RMSE density %.3f, loudness %.4f)",
-                 record.epoch, record.train_loss, record.val_loss, scores["note_density_rmse"],
-                 scores["loudness_rmse"])
-        if record.val_loss < best:
-            best = record.val_loss
-            save_regression(model, out_dir / BEST_CHECKPOINT,
-                            {"trained_on": str(data_dir), "epoch": record.epoch,
-                             "val_mse": record.val_loss, **scores})
-        _save_training_state(last_path, model, optimizer, scheduler, regression_config,
-                             epoch + 1, best, history)
-        _write_history(out_dir, history)
-    if not (out_dir / BEST_CHECKPOINT).is_file():
-        raise TrainingError(f"{out_dir}: no epoch finished, so no best checkpoint was written")
+        return scores.pop("mse"), scores
+
+    def save_best(record: EpochRecord) -> None:
+        save_regression(model, out_dir / BEST_CHECKPOINT,
+                        {"trained_on": str(data_dir), "epoch": record.epoch,
+                         "val_mse": record.val_loss, **record.val_metrics})
+
+    def describe(record: EpochRecord) -> str:
+        return (f"epoch {record.epoch}: train MSE {record.train_loss:.4f}, val MSE "
+                f"{record.val_loss:.4f} (RMSE density "
+                f"{record.val_metrics['note_density_rmse']:.3f}, loudness "
+                f"{record.val_metrics['loudness_rmse']:.4f})")
+
+    run = _Run(model, optimizer, scheduler, regression_config, step, validate, save_best,
+               describe)
+    _fit(run, state, train_songs, config, out_dir)
     return out_dir / BEST_CHECKPOINT

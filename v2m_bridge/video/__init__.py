@@ -6,24 +6,12 @@
     features = analyze_video("clip.mp4")          # one decode pass, cached
     features.save("clip.features.npz")
 
-``analyze_video`` is imported lazily so that importing :class:`VideoFeatures` stays cheap.
+The record itself lives in :mod:`v2m_bridge.features`, which imports only numpy.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
-
 from v2m_bridge.features import EMOTION_LABELS, VideoFeatures
-
-if TYPE_CHECKING:
-    from v2m_bridge.video.analyze import analyze_video
+from v2m_bridge.video.analyze import analyze_video
 
 __all__ = ["EMOTION_LABELS", "VideoFeatures", "analyze_video"]
-
-
-def __getattr__(name: str) -> Any:
-    if name == "analyze_video":
-        from v2m_bridge.video.analyze import analyze_video
-
-        return analyze_video
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 
 from v2m_bridge.errors import V2MError
-from v2m_bridge.features import SEMANTIC_DIM, VideoFeatures
+from v2m_bridge.features import SEMANTIC_DIM, VideoFeatures, scene_offsets_from_cuts
 from v2m_bridge.video.cache import FeatureCache, cache_key, file_digest
 from v2m_bridge.video.clip_features import (
     CLIP_MODEL_NAME,
@@ -23,7 +23,7 @@ from v2m_bridge.video.clip_features import (
 )
 from v2m_bridge.video.decode import check_video_path, decode_video
 from v2m_bridge.video.fallback_emotion import estimate_emotion, frame_colour_stats
-from v2m_bridge.video.scenes import DEFAULT_DETECTOR, DETECTORS, scene_offsets_from_cuts
+from v2m_bridge.video.scenes import DEFAULT_DETECTOR, DETECTORS
 
 logger = logging.getLogger(__name__)
 

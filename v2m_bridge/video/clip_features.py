@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from v2m_bridge.device import pick_device
 from v2m_bridge.errors import V2MError
 from v2m_bridge.features import EMOTION_LABELS
 
@@ -248,6 +249,4 @@ def build_clip_encoder(weights: ClipWeights, device: str | None = None) -> ClipE
     import open_clip
 
     model = load_clip_model(weights)
-    from v2m_bridge.device import pick_device
-
     return ClipEncoder(model, open_clip.get_tokenizer(CLIP_MODEL_NAME), pick_device(device))

@@ -1,15 +1,16 @@
-"""Scene cuts (PySceneDetect) and the per-second scene-offset feature (spec §1.4)."""
+"""Scene cuts (PySceneDetect).
+
+The per-second scene-offset rule lives in :func:`v2m_bridge.features.scene_offsets_from_cuts`;
+the detector names in :mod:`v2m_bridge.config`.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
-import numpy as np
-
+from v2m_bridge.config import DEFAULT_SCENE_DETECTOR as DEFAULT_DETECTOR
+from v2m_bridge.config import SCENE_DETECTORS as DETECTORS
 from v2m_bridge.errors import V2MError
 
-DETECTORS: tuple[str, ...] = ("adaptive", "content")
-DEFAULT_DETECTOR = "adaptive"
+__all__ = ["DEFAULT_DETECTOR", "DETECTORS", "make_detector"]
 
 
 def make_detector(name: str):
@@ -26,21 +27,3 @@ def make_detector(name: str):
     if name == "content":
         return ContentDetector()
     raise V2MError(f"unknown scene detector {name!r}; expected one of {', '.join(DETECTORS)}")
-
-
-def scene_offsets_from_cuts(cut_times: Sequence[float], n_seconds: int) -> np.ndarray:
-    """Per-second scene offset in the official loader convention (offset + 1).
-
-    Official rule (spec §1.4): second ``s`` belongs to the scene that contains the instant ``s``;
-    the offset counts seconds since that scene's first whole second and resets when the scene
-    changes. A scene that starts and ends inside one second never owns a second.
-    """
-    # A cut at time c (a scene start) owns every second s >= c; the tolerance absorbs timestamps
-    # such as 4.999999 for a cut on frame 125 at 25 fps.
-    cuts = np.asarray(sorted(cut_times), dtype=np.float64)
-    seconds = np.arange(n_seconds)
-    scene_ids = np.searchsorted(cuts - 1e-6, seconds, side="right")
-    offsets = np.zeros(n_seconds, dtype=np.float32)
-    for s in range(1, n_seconds):
-        offsets[s] = 0.0 if scene_ids[s] != scene_ids[s - 1] else offsets[s - 1] + 1.0
-    return offsets + 1.0
