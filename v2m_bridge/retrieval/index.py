@@ -416,8 +416,10 @@ def build_index(root: str | os.PathLike, model: RetrievalEmbedding, *,
     started = time.monotonic()
     root = Path(root).expanduser()
     if not root.is_dir():
+        hint = (" (the default library is the shipped corpora beside the repository; give "
+                f"--library DIR or set ${LIBRARY_ENV_VAR})" if root == SHARED_CORPORA else "")
         raise LibraryError(f"library {root} is not a folder; give a folder of MIDI files, "
-                           "MuVi-Sync chord folders or POP909 / McGill Billboard corpora")
+                           f"MuVi-Sync chord folders or POP909 / McGill Billboard corpora{hint}")
     issues: list[IndexIssue] = []
     entries = list(scan_library(root, issues))
     if not entries:
