@@ -16,7 +16,7 @@ PACKAGE = Path(__file__).resolve().parents[1] / "v2m_bridge"
 # Heavy third-party modules that may be imported inside a function, so that `v2m-bridge --help`
 # and `import v2m_bridge.features` stay instant.
 HEAVY_MODULES = {"torch", "torchvision", "open_clip", "huggingface_hub", "cv2", "matplotlib",
-                 "scenedetect", "rtmidi", "mido", "tqdm"}
+                 "scenedetect", "rtmidi", "mido", "tqdm", "librosa"}
 
 
 def module_name(path: Path) -> str:

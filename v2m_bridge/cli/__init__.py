@@ -11,12 +11,25 @@ import logging
 import sys
 
 from v2m_bridge import __version__
-from v2m_bridge.cli import analyze, batch, cache, demo, model, render, replay, send, serve, train
+from v2m_bridge.cli import (
+    analyze,
+    batch,
+    cache,
+    demo,
+    model,
+    render,
+    replay,
+    retrieval,
+    send,
+    serve,
+    train,
+)
 from v2m_bridge.errors import V2MError
 
 # Command groups, in the order their commands appear in --help. Each has a register(subparsers)
 # function; heavy imports (torch, OpenCV) stay inside the command functions.
-COMMAND_GROUPS = (model, analyze, render, demo, batch, serve, send, replay, train, cache)
+COMMAND_GROUPS = (model, analyze, render, demo, batch, serve, send, replay, train, retrieval,
+                  cache)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -21,10 +21,12 @@ from v2m_bridge.config import MAX_POSITION_S
 from v2m_bridge.daemon.backend import ModelBackend, ProgressCallback
 from v2m_bridge.daemon.clients import Clients
 from v2m_bridge.daemon.clock_control import ClockControl, check_position
+from v2m_bridge.daemon.library import MAX_TOP, LibraryMatcher, listing
 from v2m_bridge.daemon.live_mode import LiveContext, LiveMode
 from v2m_bridge.daemon.routes import build_routes
 from v2m_bridge.daemon.scheduler import Scheduler
 from v2m_bridge.daemon.server import OscRequestError, OscStateError, Request, Route
+from v2m_bridge.daemon.splice import splice
 from v2m_bridge.daemon.state import Opened, Settings
 from v2m_bridge.daemon.transport import LiveClock, MtcClock, OwnClock, ReaperClock
 from v2m_bridge.daemon.worker import ModelWorker
@@ -34,6 +36,7 @@ from v2m_bridge.music.reroll import RerollRequest, kept_from_composition
 from v2m_bridge.osc import protocol
 from v2m_bridge.output.midi_file import composition_to_midi
 from v2m_bridge.output.places import OutputPlaces, check_input_file
+from v2m_bridge.retrieval.match import use_excerpt
 
 log = logging.getLogger(__name__)
 
@@ -48,9 +51,11 @@ class Session:
                  reaper_clock: ReaperClock, mtc_clock: MtcClock | None = None,
                  live_clock: LiveClock | None = None, reply_port: int | None = None,
                  output: OutputPlaces | None = None,
-                 monotonic: Callable[[], float] = time.monotonic) -> None:
+                 monotonic: Callable[[], float] = time.monotonic,
+                 matcher: LibraryMatcher | None = None) -> None:
         self.backend = backend
         self.output = output if output is not None else OutputPlaces()
+        self.matcher = matcher or LibraryMatcher()
         self.scheduler = scheduler
         self.monotonic = monotonic
         self.clients = Clients(reply_port)
@@ -92,6 +97,8 @@ class Session:
             "/v2m/rhythm": self.on_setting("harmonic_rhythm"),
             "/v2m/regenerate": self.on_regenerate,
             "/v2m/render": self.on_render,
+            "/v2m/match": self.on_match,
+            "/v2m/use": self.on_use,
             "/v2m/panic": lambda request: self.scheduler.panic(),
             "/v2m/transport/play": clocks.on_play,
             "/v2m/transport/stop": clocks.on_stop,
@@ -209,6 +216,61 @@ class Session:
                     last_bar)
 
         self._start_work(request, "regenerating", work)
+
+    def on_match(self, request: Request) -> None:
+        """Top library excerpts per scene of the opened video (see :mod:`.library`)."""
+        self.clocks.refuse_while_live()
+        top = int(request.args[0]) if request.args else 5
+        library = request.args[1] if len(request.args) > 1 else None
+        opened = self.opened
+        if opened.features is None:
+            raise OscRequestError("no video is open; send /v2m/video/open first")
+        if not 1 <= top <= MAX_TOP:
+            raise OscRequestError(f"top must be 1..{MAX_TOP}, got {top}")
+        if library is not None and not Path(library).is_dir():
+            raise OscRequestError(f"no library folder at {library!r} (an absolute path is "
+                                  "expected)")
+
+        def work(progress: ProgressCallback) -> tuple:
+            result = self.matcher.match(opened.features, top, library, progress)
+            for number, scene in enumerate(result.scenes, start=1):
+                for c in scene.candidates:
+                    why = (f"mood: {c.explanation.mood}; pace: {c.explanation.pace}; harmonic "
+                           f"rhythm: {c.explanation.harmonic_rhythm}")
+                    self.clients.reply(request, protocol.MATCH_EXCERPT, number,
+                                       float(scene.start), float(scene.end), c.rank,
+                                       c.excerpt_id, float(c.score), c.chords, why)
+            return protocol.MATCH_DONE, len(result.scenes), result.label, listing(result)
+
+        self._start_work(request, "matching the library", work)
+
+    def on_use(self, request: Request) -> None:
+        """An excerpt's chords over a media range, spliced in as ``/v2m/regenerate`` does."""
+        self.clocks.refuse_while_live()
+        excerpt, start, end = request.args[0], float(request.args[1]), float(request.args[2])
+        opened = self.opened
+        if opened.features is None or opened.composition is None:
+            raise OscStateError("no video is open; send /v2m/video/open first")
+        if not 0 <= start < end <= MAX_POSITION_S:
+            raise OscRequestError(f"range must satisfy 0 <= start < end <= {MAX_POSITION_S:g}, "
+                                  f"got {start:g}..{end:g}")
+        options = self.settings.options.arrange_options
+
+        def work(progress: ProgressCallback) -> tuple:
+            index = self.matcher.index or self.matcher.load_index(None, progress)
+            new = use_excerpt(opened.composition, opened.features, index, excerpt, start, end,
+                              options, self.matcher.label)
+            composition = splice(opened.composition, new, start, end)
+            old = composition.provenance
+            composition.provenance = dataclasses.replace(
+                old, notes=(*old.notes, *(n for n in new.provenance.notes if n not in old.notes)),
+                facts={**old.facts, **new.provenance.facts})
+            self.opened = Opened(opened.video, opened.timeline_offset, opened.features,
+                                 composition)
+            self.scheduler.set_events(composition.events, opened.timeline_offset)
+            return protocol.READY, opened.video, float(composition.duration)
+
+        self._start_work(request, "using a library excerpt", work)
 
     def on_render(self, request: Request) -> None:
         opened = self.opened

@@ -29,6 +29,8 @@ READY = "/v2m/ready"
 RENDER_DONE = "/v2m/render/done"
 WARNING = "/v2m/warning"  # s:address s:message, before the reply: it worked, but look
 CHORD = "/v2m/chord"
+MATCH_EXCERPT = "/v2m/match/excerpt"
+MATCH_DONE = "/v2m/match/done"
 PACKET_SUBJECT = "(packet)"  # the error subject for a packet that did not parse
 MAX_PACKET_BYTES = 8192  # a path, or a live frame with a 768-d vector, fits; bigger is refused
 
@@ -144,6 +146,14 @@ REQUESTS: tuple[Message, ...] = (
     Message("/v2m/render", (_s("out.mid"), Arg("i", "overwrite", True)), RENDER_DONE,
             "`/v2m/render/done s:path` (see Guarantees for where files go)",
             "write the composition as MIDI; overwrite 1 replaces a file it did not write"),
+    Message("/v2m/match", (Arg("i", "top", True), Arg("s", "library", True)), MATCH_DONE,
+            "progress, then per scene and rank `/v2m/match/excerpt i:scene f:start f:end i:rank "
+            "s:excerpt_id f:score s:chords s:why` (media seconds), then `/v2m/match/done "
+            "i:scenes s:label s:listing` (one tab-separated line per excerpt)",
+            "rank library excerpts for each scene of the opened video (top 5; default library)"),
+    Message("/v2m/use", (_s("excerpt_id"), _f("start"), _f("end")), READY,
+            "progress, then `/v2m/ready` (the excerpt's chords over the media range, the rest "
+            "kept)", "put a library excerpt's chords into a media range"),
     Message("/v2m/panic", (), help="end every sounding note",
             reply_text="`/v2m/ok` (every sounding note ended)"),
     Message("/v2m/transport/play", (_f("pos"), _f("rate", True)), help="play from pos",
