@@ -236,7 +236,7 @@ def main(argv: list[str] | None = None) -> int:
                                  sorted(zip(EMOTION_LABELS, mass, strict=True),
                                         key=lambda item: -item[1])[:3])
         composition = render(feats, 0)
-        curve = velocity_from_loudness(composition.dynamics.loudness)
+        curve = velocity_from_loudness(composition.trace.dynamics.loudness)
         notes = [event.velocity for event in composition.events]
         velocity[name] = (f"picture-driven {int(curve.min())}..{int(curve.max())} "
                           f"({int(curve.max() - curve.min())} steps); notes "
