@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from live_helpers import OscClient
 from shared_data import REPO, SHARED, shared_path
 
 __all__ = ["REPO", "SHARED", "shared_path"]
@@ -18,3 +19,11 @@ def official_fixtures() -> Path:
 @pytest.fixture(scope="session")
 def videos() -> Path:
     return shared_path("data", "videos")
+
+
+@pytest.fixture
+def client(daemon):
+    """An OSC client of the requesting module's ``daemon`` fixture."""
+    client = OscClient(daemon.server.address)
+    yield client
+    client.close()

@@ -15,6 +15,9 @@ from pythonosc.osc_bundle_builder import IMMEDIATELY, OscBundleBuilder
 from pythonosc.osc_packet import OscPacket
 from shared_data import SHARED
 
+from v2m_bridge.daemon.app import Daemon, DaemonConfig
+from v2m_bridge.daemon.backend import ModelBackend
+from v2m_bridge.daemon.midi_out import MemorySink
 from v2m_bridge.osc.wire import osc_message
 
 VIDEOS = SHARED / "data" / "videos"
@@ -99,3 +102,14 @@ def jack_server(period: int = 64):
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
+
+
+@contextlib.contextmanager
+def in_process_daemon(chord_model, **config):
+    """The daemon on a free port with the in-memory MIDI sink (``daemon.sink``), closed after."""
+    daemon = Daemon(DaemonConfig(port=0, **config), ModelBackend(chord_model), sink=MemorySink())
+    daemon.start()
+    try:
+        yield daemon
+    finally:
+        daemon.close()

@@ -14,7 +14,7 @@ import time
 from pathlib import Path
 
 import pytest
-from live_helpers import TINY_AMT, VIDEOS, OscClient
+from live_helpers import TINY_AMT, VIDEOS, OscClient, in_process_daemon
 
 from v2m_bridge.daemon.app import Daemon, DaemonConfig, check_bind
 from v2m_bridge.daemon.backend import ModelBackend
@@ -69,18 +69,8 @@ def out_dir(tmp_path):
 
 @pytest.fixture
 def daemon(chord_model, out_dir):
-    daemon = Daemon(DaemonConfig(port=0, output_dir=str(out_dir)), ModelBackend(chord_model),
-                    sink=MemorySink())
-    daemon.start()
-    yield daemon
-    daemon.close()
-
-
-@pytest.fixture
-def client(daemon):
-    client = OscClient(daemon.server.address)
-    yield client
-    client.close()
+    with in_process_daemon(chord_model, output_dir=str(out_dir)) as daemon:
+        yield daemon
 
 
 def error_for(client, address, timeout=10.0) -> str:

@@ -5,12 +5,8 @@ and keeps every chord outside them."""
 from __future__ import annotations
 
 import pytest
-from live_helpers import TINY_AMT, VIDEOS, OscClient
+from live_helpers import TINY_AMT, VIDEOS, in_process_daemon
 from shared_data import skip_reason
-
-from v2m_bridge.daemon.app import Daemon, DaemonConfig
-from v2m_bridge.daemon.backend import ModelBackend
-from v2m_bridge.daemon.midi_out import MemorySink
 
 MONTAGE = VIDEOS / "montage_cc0_4shots.mp4"  # cuts at 5, 11 and 17 s
 
@@ -26,17 +22,8 @@ def chord_model():
 
 @pytest.fixture
 def daemon(chord_model):
-    daemon = Daemon(DaemonConfig(port=0), ModelBackend(chord_model), sink=MemorySink())
-    daemon.start()
-    yield daemon
-    daemon.close()
-
-
-@pytest.fixture
-def client(daemon):
-    client = OscClient(daemon.server.address)
-    yield client
-    client.close()
+    with in_process_daemon(chord_model) as daemon:
+        yield daemon
 
 
 def test_open_with_tempo_auto_map_then_regenerate_answers_the_bars(daemon, client):

@@ -10,10 +10,9 @@ import time
 from collections import Counter
 
 import pytest
-from live_helpers import OscClient
+from live_helpers import OscClient, in_process_daemon
 
-from v2m_bridge.daemon.app import Daemon, DaemonConfig
-from v2m_bridge.daemon.backend import ModelBackend
+from v2m_bridge.daemon.app import Daemon
 from v2m_bridge.daemon.midi_out import MemorySink
 
 LATENCY = 0.1
@@ -29,17 +28,8 @@ def chord_model():
 @pytest.fixture
 def daemon(chord_model, monkeypatch):
     monkeypatch.delenv("V2M_CLIP_WEIGHTS", raising=False)
-    daemon = Daemon(DaemonConfig(port=0), ModelBackend(chord_model), sink=MemorySink())
-    daemon.start()
-    yield daemon
-    daemon.close()
-
-
-@pytest.fixture
-def client(daemon):
-    client = OscClient(daemon.server.address)
-    yield client
-    client.close()
+    with in_process_daemon(chord_model) as daemon:
+        yield daemon
 
 
 SKIP = ("/v2m/status", "/v2m/chord", "/v2m/progress")

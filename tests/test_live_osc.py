@@ -8,7 +8,7 @@ import time
 from pathlib import Path
 
 import pytest
-from live_helpers import TINY_AMT, VIDEOS, OscClient
+from live_helpers import TINY_AMT, VIDEOS, OscClient, in_process_daemon
 from shared_data import skip_reason
 
 from v2m_bridge.daemon.app import Daemon, DaemonConfig
@@ -32,19 +32,8 @@ def chord_model():
 
 @pytest.fixture
 def daemon(chord_model, tmp_path):
-    sink = MemorySink()
-    daemon = Daemon(DaemonConfig(port=0, output_dir=str(tmp_path)), ModelBackend(chord_model),
-                    sink=sink)
-    daemon.start()
-    yield daemon
-    daemon.close()
-
-
-@pytest.fixture
-def client(daemon):
-    client = OscClient(daemon.server.address)
-    yield client
-    client.close()
+    with in_process_daemon(chord_model, output_dir=str(tmp_path)) as daemon:
+        yield daemon
 
 
 def open_video(client, path=VIDEO, *extra) -> tuple:

@@ -4,12 +4,9 @@ shipped starter embedding, a small MIDI library."""
 from __future__ import annotations
 
 import pytest
-from live_helpers import TINY_AMT, VIDEOS, OscClient
+from live_helpers import TINY_AMT, VIDEOS, in_process_daemon
 from retrieval_helpers import write_midi_file
 
-from v2m_bridge.daemon.app import Daemon, DaemonConfig
-from v2m_bridge.daemon.backend import ModelBackend
-from v2m_bridge.daemon.midi_out import MemorySink
 from v2m_bridge.retrieval.match import chords_per_second
 
 VIDEO = VIDEOS / "montage_cc0_4shots.mp4"
@@ -27,17 +24,8 @@ def chord_model():
 @pytest.fixture
 def daemon(chord_model, tmp_path, monkeypatch):
     monkeypatch.setenv("V2M_CACHE_DIR", str(tmp_path / "cache"))
-    daemon = Daemon(DaemonConfig(port=0), ModelBackend(chord_model), sink=MemorySink())
-    daemon.start()
-    yield daemon
-    daemon.close()
-
-
-@pytest.fixture
-def client(daemon):
-    client = OscClient(daemon.server.address)
-    yield client
-    client.close()
+    with in_process_daemon(chord_model) as daemon:
+        yield daemon
 
 
 @pytest.fixture
