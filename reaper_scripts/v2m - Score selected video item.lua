@@ -9,26 +9,17 @@
 local script_dir = debug.getinfo(1, "S").source:match("^@?(.*[/\\])") or ""
 local v2m = dofile(script_dir .. "v2m_common.lua")
 
-local function explain(what, code, output)
-  if v2m.not_runnable(code) then return v2m.fail(v2m.cannot_run_message(code, output)) end
-  if code == 2 then
-    return v2m.fail(what .. ": no answer from the daemon in time (timeout setting: " ..
-      v2m.timeout_s() .. " s).\n\n" .. output)
-  end
-  return v2m.fail(what .. " (exit code " .. tostring(code) .. "):\n\n" .. output)
-end
-
 local function score_with_daemon(info, midi_path)
   local args = { v2m.s(info.path), v2m.f(info.timeline_offset) }
   local tempo = v2m.setting("tempo")
   if tempo ~= "" then args[#args + 1] = v2m.s(tempo) end  -- "auto" or "auto map"
   local code, output = v2m.send("/v2m/video/open", args, v2m.timeout_s())
-  if code ~= 0 then return explain("The daemon could not score the video", code, output) end
+  if code ~= 0 then return v2m.explain_failure("The daemon could not score the video", code, output) end
   code, output = v2m.send("/v2m/render", { v2m.s(midi_path) }, v2m.SHORT_WAIT_S)
   if code == 1 and output:find("outside the folders", 1, true) then
     code, output = v2m.render_via_output_folder(midi_path)
   end
-  if code ~= 0 then return explain("The daemon could not write the MIDI file", code, output) end
+  if code ~= 0 then return v2m.explain_failure("The daemon could not write the MIDI file", code, output) end
   return true
 end
 
@@ -41,7 +32,7 @@ local function score_offline(info, midi_path)
     if tempo == "auto map" then args[#args + 1] = "--tempo-map" end
   end
   local code, output = v2m.run(args, v2m.timeout_s())
-  if code ~= 0 then return explain("v2m-bridge render failed", code, output) end
+  if code ~= 0 then return v2m.explain_failure("v2m-bridge render failed", code, output) end
   return true
 end
 
@@ -60,7 +51,7 @@ local function main()
   elseif code == 2 then  -- nothing listens: compose offline
     ok, how = score_offline(info, midi_path), "offline (no daemon answered)"
   else
-    return explain("Could not reach the daemon", code, output)
+    return v2m.explain_failure("Could not reach the daemon", code, output)
   end
   if not ok then return false end
 

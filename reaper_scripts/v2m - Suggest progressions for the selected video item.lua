@@ -11,42 +11,23 @@ local v2m = dofile(script_dir .. "v2m_common.lua")
 
 local TOP = 5
 
-local function explain(what, code, output)
-  if v2m.not_runnable(code) then return v2m.fail(v2m.cannot_run_message(code, output)) end
-  if code == 2 then
-    return v2m.fail(what .. ": no answer from the daemon in time (timeout setting: " ..
-      v2m.timeout_s() .. " s).\n\n" .. output)
-  end
-  return v2m.fail(what .. " (exit code " .. tostring(code) .. "):\n\n" .. output)
-end
-
 -- The JSON string literals of one line (`send` prints a reply's strings JSON-quoted), decoded.
-local ESCAPES = { n = "\n", t = "\t", r = "\r", b = "\b", f = "\f", ['"'] = '"', ["\\"] = "\\",
-                  ["/"] = "/" }
 local function json_strings(line)
   local found, index = {}, 1
   while true do
     local open = line:find('"', index, true)
     if open == nil then return found end
-    local parts, at = {}, open + 1
-    while at <= #line do
-      local char = line:sub(at, at)
-      if char == '"' then break end
-      if char == "\\" then
-        local code = line:sub(at + 1, at + 1)
-        if code == "u" then
-          parts[#parts + 1] = utf8.char(tonumber(line:sub(at + 2, at + 5), 16) or 63)
-          at = at + 6
-        else
-          parts[#parts + 1] = ESCAPES[code] or code
-          at = at + 2
-        end
-      else
-        parts[#parts + 1] = char
+    local at = open + 1
+    while at <= #line and line:sub(at, at) ~= '"' do
+      if line:sub(at, at) ~= "\\" then
         at = at + 1
+      elseif line:sub(at + 1, at + 1) == "u" then
+        at = at + 6
+      else
+        at = at + 2
       end
     end
-    found[#found + 1] = table.concat(parts)
+    found[#found + 1] = v2m.json_string(line:sub(open + 1, at - 1))
     index = at + 1
   end
 end
@@ -78,16 +59,16 @@ local function match(info)
   if last ~= info.guid then  -- the daemon may hold another video: open this one
     local code, output = v2m.send("/v2m/video/open",
       { v2m.s(info.path), v2m.f(info.timeline_offset) }, v2m.timeout_s())
-    if code ~= 0 then return explain("The daemon could not open the video", code, output) end
+    if code ~= 0 then return v2m.explain_failure("The daemon could not open the video", code, output) end
   end
   local code, output = v2m.send("/v2m/match", { v2m.i(TOP) }, v2m.timeout_s())
   if code == 1 and output:find("no video is open", 1, true) then
     code, output = v2m.send("/v2m/video/open",
       { v2m.s(info.path), v2m.f(info.timeline_offset) }, v2m.timeout_s())
-    if code ~= 0 then return explain("The daemon could not open the video", code, output) end
+    if code ~= 0 then return v2m.explain_failure("The daemon could not open the video", code, output) end
     code, output = v2m.send("/v2m/match", { v2m.i(TOP) }, v2m.timeout_s())
   end
-  if code ~= 0 then return explain("The daemon could not rank the library", code, output) end
+  if code ~= 0 then return v2m.explain_failure("The daemon could not rank the library", code, output) end
   local scenes, label = parse_match(output)
   if scenes == nil or next(scenes) == nil then
     return v2m.fail("The daemon's answer lists no progressions:\n\n" .. output)
@@ -138,7 +119,7 @@ local function main()
     return v2m.fail("No v2m-bridge daemon answered. Start it with `v2m-bridge serve` " ..
       "(suggestions need the daemon), then run this action again.\n\n" .. output)
   elseif code ~= 0 then
-    return explain("Could not reach the daemon", code, output)
+    return v2m.explain_failure("Could not reach the daemon", code, output)
   end
 
   local scenes, label = match(info)
@@ -151,10 +132,10 @@ local function main()
 
   code, output = v2m.send("/v2m/use", { v2m.s(excerpt.id), v2m.f(scene.start),
     v2m.f(scene.finish) }, v2m.timeout_s())
-  if code ~= 0 then return explain("The daemon could not use the progression", code, output) end
+  if code ~= 0 then return v2m.explain_failure("The daemon could not use the progression", code, output) end
   local midi_path = v2m.output_path(info)
   code, output = v2m.send("/v2m/render", { v2m.s(midi_path) }, v2m.SHORT_WAIT_S)
-  if code ~= 0 then return explain("The daemon could not write the MIDI file", code, output) end
+  if code ~= 0 then return v2m.explain_failure("The daemon could not write the MIDI file", code, output) end
   v2m.remember_score(info, midi_path)
   return v2m.insert_generated_midi(info, midi_path)
 end

@@ -157,6 +157,16 @@ function M.fail(message)
   return false
 end
 
+-- Fail with what went wrong when `v2m-bridge send` or `render` exited with ``code``.
+function M.explain_failure(what, code, output)
+  if M.not_runnable(code) then return M.fail(M.cannot_run_message(code, output)) end
+  if code == 2 then
+    return M.fail(what .. ": no answer from the daemon in time (timeout setting: " ..
+      M.timeout_s() .. " s).\n\n" .. output)
+  end
+  return M.fail(what .. " (exit code " .. tostring(code) .. "):\n\n" .. output)
+end
+
 -- Items ------------------------------------------------------------------------------------------
 
 function M.item_guid(item)
@@ -252,7 +262,7 @@ function M.json_string(body)
     if c == "\\" then
       local e = body:sub(i + 1, i + 1)
       if e == "u" then
-        parts[#parts + 1] = utf8.char(tonumber(body:sub(i + 2, i + 5), 16))
+        parts[#parts + 1] = utf8.char(tonumber(body:sub(i + 2, i + 5), 16) or 63)  -- "?"
         i = i + 6
       else
         parts[#parts + 1] = escapes[e] or e

@@ -191,15 +191,25 @@ class Session:
             raise OscRequestError(f"seed must be 0..2147483647, got {seed}")
         self.settings = self.settings.changed(seed=seed)
 
-    def on_regenerate(self, request: Request) -> None:
-        self.clocks.refuse_while_live()
-        start, end = (float(v) for v in request.args)
+    def _opened_range(self, start: float, end: float) -> Opened:
+        """The opened video with its music, for a request about media ``[start, end)``."""
         opened = self.opened
         if opened.features is None or opened.composition is None:
             raise OscStateError("no video is open; send /v2m/video/open first")
         if not 0 <= start < end <= MAX_POSITION_S:
             raise OscRequestError(f"range must satisfy 0 <= start < end <= {MAX_POSITION_S:g}, "
                                   f"got {start:g}..{end:g}")
+        return opened
+
+    def _replace_composition(self, opened: Opened, composition: Composition) -> None:
+        """(model worker) The opened video's new music, and the scheduler plays it."""
+        self.opened = Opened(opened.video, opened.timeline_offset, opened.features, composition)
+        self.scheduler.set_events(composition.events, opened.timeline_offset)
+
+    def on_regenerate(self, request: Request) -> None:
+        self.clocks.refuse_while_live()
+        start, end = (float(v) for v in request.args)
+        opened = self._opened_range(start, end)
         # like render --keep --reroll: the opened music's key and tempo map, primed with its
         # chords before the range; the settings' seed and emotion apply
         kept = kept_from_composition(opened.composition)
@@ -208,9 +218,7 @@ class Session:
         def work(progress: ProgressCallback) -> tuple:
             composition = self.backend.compose(opened.features, options, progress,
                                                RerollRequest(kept, (start, end)))
-            self.opened = Opened(opened.video, opened.timeline_offset, opened.features,
-                                 composition)
-            self.scheduler.set_events(composition.events, opened.timeline_offset)
+            self._replace_composition(opened, composition)
             first_bar, last_bar = composition.rerolled_bars or (0, 0)
             return (protocol.READY, opened.video, float(composition.duration), first_bar,
                     last_bar)
@@ -224,7 +232,7 @@ class Session:
         library = request.args[1] if len(request.args) > 1 else None
         opened = self.opened
         if opened.features is None:
-            raise OscRequestError("no video is open; send /v2m/video/open first")
+            raise OscStateError("no video is open; send /v2m/video/open first")
         if not 1 <= top <= MAX_TOP:
             raise OscRequestError(f"top must be 1..{MAX_TOP}, got {top}")
         if library is not None and not Path(library).is_dir():
@@ -248,12 +256,7 @@ class Session:
         """An excerpt's chords over a media range, spliced in as ``/v2m/regenerate`` does."""
         self.clocks.refuse_while_live()
         excerpt, start, end = request.args[0], float(request.args[1]), float(request.args[2])
-        opened = self.opened
-        if opened.features is None or opened.composition is None:
-            raise OscStateError("no video is open; send /v2m/video/open first")
-        if not 0 <= start < end <= MAX_POSITION_S:
-            raise OscRequestError(f"range must satisfy 0 <= start < end <= {MAX_POSITION_S:g}, "
-                                  f"got {start:g}..{end:g}")
+        opened = self._opened_range(start, end)
         options = self.settings.options.arrange_options
 
         def work(progress: ProgressCallback) -> tuple:
@@ -265,9 +268,7 @@ class Session:
             composition.provenance = dataclasses.replace(
                 old, notes=(*old.notes, *(n for n in new.provenance.notes if n not in old.notes)),
                 facts={**old.facts, **new.provenance.facts})
-            self.opened = Opened(opened.video, opened.timeline_offset, opened.features,
-                                 composition)
-            self.scheduler.set_events(composition.events, opened.timeline_offset)
+            self._replace_composition(opened, composition)
             return protocol.READY, opened.video, float(composition.duration)
 
         self._start_work(request, "using a library excerpt", work)
