@@ -13,6 +13,7 @@ import time
 import zipfile
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 ray = pytest.importorskip(
@@ -81,6 +82,27 @@ def npz_contents(folder: Path) -> dict[str, dict[str, bytes]]:
         with zipfile.ZipFile(entry) as archive:
             out[entry.name] = {name: archive.read(name) for name in archive.namelist()}
     return out
+
+
+def assert_same_features_within_float_noise(batched: Path, serial: Path) -> None:
+    """The CLIP actors' cache entries equal the in-process encoder's: everything but the CLIP
+    outputs to the byte, the CLIP outputs within float noise. Batched float kernels may differ
+    in the last bits between torch releases and thread counts, so bytes are too strict there;
+    the tolerance is checked to be tight enough that frames one second out of place fail."""
+    assert sorted(p.name for p in batched.glob("*.npz")) == sorted(
+        p.name for p in serial.glob("*.npz"))
+    for entry in sorted(serial.glob("*.npz")):
+        want, got = VideoFeatures.load(entry), VideoFeatures.load(batched / entry.name)
+        assert (got.scene_offset.tobytes(), got.motion.tobytes(), got.fps, got.duration,
+                got.cut_times, got.provenance) == (
+            want.scene_offset.tobytes(), want.motion.tobytes(), want.fps, want.duration,
+            want.cut_times, want.provenance)
+        for name in ("semantic", "emotion"):
+            a, b = getattr(got, name), getattr(want, name)
+            assert a.shape == b.shape and a.dtype == b.dtype
+            np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-5, err_msg=f"{entry.name} {name}")
+            if name == "semantic" and len(b) > 1:  # the tolerance still sees a wrong frame order
+                assert not np.allclose(np.roll(a, 1, axis=0), b, rtol=1e-4, atol=1e-5)
 
 
 def features_except_source(folder: Path) -> dict[str, tuple]:
@@ -261,7 +283,7 @@ def test_clip_actors_give_the_numbers_of_the_in_process_encoder(ray_cluster, cli
                        clip_actors=1, show_progress=False)
     assert report.clip_actors == 1 and report.clip_device == "CPU"
     assert [r.status for r in report.records] == [DONE, DONE]
-    assert npz_contents(tmp_path / "batch") == npz_contents(serial_cache)
+    assert_same_features_within_float_noise(tmp_path / "batch", serial_cache)
 
 
 def test_clip_weights_that_do_not_load_stop_the_batch_with_the_reason(ray_cluster, clips,
