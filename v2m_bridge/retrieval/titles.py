@@ -15,6 +15,11 @@ import functools
 import logging
 from pathlib import Path
 
+try:  # optional (the ``library`` extra): only indexing a POP909 folder reads its index.xlsx
+    import openpyxl
+except ImportError:
+    openpyxl = None
+
 log = logging.getLogger(__name__)
 
 BILLBOARD_INDEX = "billboard-2.0-index.csv"
@@ -45,9 +50,7 @@ def pop909_titles(folder: Path) -> Titles:
     path = folder / POP909_INDEX
     if not path.is_file():
         return {}
-    try:
-        import openpyxl  # optional: only indexing a POP909 folder needs it
-    except ImportError:
+    if openpyxl is None:
         log.info("POP909 titles need openpyxl (pip install 'v2m-bridge[library]'); showing ids")
         return {}
     workbook = openpyxl.load_workbook(path, read_only=True)
