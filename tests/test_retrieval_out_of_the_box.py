@@ -15,12 +15,13 @@ from pathlib import Path
 import mido
 import numpy as np
 import pytest
+import torch
 from shared_data import VIDEOS
 
 from v2m_bridge.demo_data import DEMO_CLIP
 from v2m_bridge.music.events import CHORDS_CHANNEL
 from v2m_bridge.output.midi_file import write_midi
-from v2m_bridge.retrieval.embedding import load_embedding
+from v2m_bridge.retrieval.embedding import EmbeddingConfig, RetrievalEmbedding, load_embedding
 from v2m_bridge.retrieval.match import match_features
 from v2m_bridge.retrieval.packaged import PACKAGED_INDEX, load_packaged_index
 from v2m_bridge.retrieval.temp_track import build_temp_track
@@ -150,3 +151,16 @@ def test_the_temp_track_plays_every_listed_chord_on_the_beats_without_gaps(video
     path = tmp_path / "temp.mid"
     write_midi(composition, path)
     assert _pad_gaps(path, features.duration) == []  # and none in the sound
+
+
+def test_another_embedding_ranks_the_packaged_index_embedded_again_once(tmp_path):
+    torch.manual_seed(0)
+    model = RetrievalEmbedding(EmbeddingConfig(hidden=8, dim=8))
+    first = load_packaged_index(model)
+    assert first.model_digest == model.digest() and first.item_embeddings.shape == (1616, 8)
+    assert [i.title for i in first.items[:5]] == [i.title for i in
+                                                  load_packaged_index(load_embedding()).items[:5]]
+    cached = list((tmp_path / "cache" / "retrieval").glob("packaged-*.npz"))
+    assert len(cached) == 1
+    again = load_packaged_index(model)  # from the cache this time
+    assert np.array_equal(again.excerpt_embeddings, first.excerpt_embeddings)

@@ -5,7 +5,8 @@ Billboard (notices in ``library_data/NOTICE.md``), its per-second chords (int16)
 mode and phrase starts, and the starter embedding's piece and excerpt vectors (float16). It is
 what ``match`` and ``/v2m/match`` rank when no library is given (``--library``,
 ``$V2M_LIBRARY``), so they work on a machine that has only the wheel. With another embedding the
-pieces are embedded again from the stored chords (in memory, a few seconds).
+pieces are embedded again from the stored chords (about 10 s on two busy cores), once: the result
+is kept in the retrieval cache folder.
 
 Rebuild it from the corpora with
 ``v2m-bridge index-library ../shared/data/corpora --rebuild --export
@@ -29,6 +30,7 @@ from v2m_bridge.retrieval.index import (
     ProgressCallback,
     build_index,
     default_library,
+    retrieval_cache_dir,
 )
 from v2m_bridge.retrieval.music_features import MusicFeatures
 
@@ -46,10 +48,21 @@ def load_packaged_index(model: RetrievalEmbedding, path: Path = PACKAGED_INDEX) 
         raise LibraryError(f"the packaged library index {path} is missing or unreadable; give "
                            "a library folder with --library DIR (or $V2M_LIBRARY)")
     index.root = PACKAGED_ROOT
-    if index.model_digest != model.digest():
+    if index.model_digest == model.digest():
+        return index
+    stat = path.stat()
+    cached = retrieval_cache_dir() / (f"packaged-{model.digest()}-{stat.st_size}-"
+                                      f"{stat.st_mtime_ns}.npz")
+    again = LibraryIndex.load(cached)
+    if again is None:
         log.info("embedding the packaged library again for this embedding")
-        index = _embedded_again(index, model)
-    return index
+        again = _embedded_again(index, model)
+        try:
+            again.save(cached)
+        except OSError as err:
+            log.warning("could not keep the re-embedded packaged index %s: %s", cached, err)
+    again.root = PACKAGED_ROOT
+    return again
 
 
 def _embedded_again(index: LibraryIndex, model: RetrievalEmbedding) -> LibraryIndex:
