@@ -171,8 +171,9 @@ def _print_candidate(c, show_span: bool) -> None:
 
 
 def run_match(args: argparse.Namespace) -> int:
+    from v2m_bridge.music.arrangement import ArrangeOptions
     from v2m_bridge.music.tempo_map import TempoMap
-    from v2m_bridge.retrieval.match import match_features
+    from v2m_bridge.retrieval.match import grid_hits, match_features
     from v2m_bridge.retrieval.temp_track import write_temp_track
     from v2m_bridge.vocab import parse_key
 
@@ -182,8 +183,9 @@ def run_match(args: argparse.Namespace) -> int:
     model = _model(args.checkpoint)
     index = _library(args.library, model)
     per_scene = args.per_scene or args.temp_track is not None
+    grid = ArrangeOptions(key=key, tempo_bpm=args.tempo, harmonic_rhythm="beat")
     result = match_features(features, index, model, top=args.top, per_scene=per_scene, key=key,
-                            tempo=TempoMap.constant(args.tempo))
+                            tempo=TempoMap.constant(args.tempo), hits=grid_hits(features, grid))
     _print_issues(index)
     print(f"{Path(features.source).name} ({features.duration:.1f} s) against {index.root}: "
           f"{len(index)} pieces, {len(index.excerpt_item)} excerpts")

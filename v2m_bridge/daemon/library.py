@@ -3,13 +3,13 @@
 The retrieval embedding loads on the first request; the index of the library (the packaged
 corpora index unless the request or ``$V2M_LIBRARY`` names a folder) is built or updated through
 the content cache of :mod:`v2m_bridge.retrieval.index`, on the model worker, with progress.
-Scenes run from cut to cut at the detected cut times; chords are spelt in the opened
-composition's key and fit its tempo map's beats.
+Scenes run from cut to cut at the opened composition's hit points (its cuts as snapped onto its
+grid, where its chords change); chords are spelt in its key and fit its tempo map's beats.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from v2m_bridge.features import VideoFeatures
@@ -74,8 +74,9 @@ class LibraryMatcher:
         return self.index
 
     def match(self, features: VideoFeatures, top: int, library: str | None,
-              progress: ProgressCallback, key: Key, tempo: TempoMap) -> MatchResult:
+              progress: ProgressCallback, key: Key, tempo: TempoMap,
+              hits: Sequence[float] = ()) -> MatchResult:
         index = self.load_index(library, progress)
         progress(0.95, "ranking")
         return match_features(features, index, self.model, top=top, per_scene=True, key=key,
-                              tempo=tempo)
+                              tempo=tempo, hits=hits)

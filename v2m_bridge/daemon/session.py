@@ -244,9 +244,11 @@ class Session:
         key = composition.key if composition is not None else arrangement.key
         tempo = (composition.tempo_map if composition is not None else
                  arrangement.grid_options().tempo)
+        hits = composition.cut_times if composition is not None else ()
 
         def work(progress: ProgressCallback) -> tuple:
-            result = self.matcher.match(opened.features, top, library, progress, key, tempo)
+            result = self.matcher.match(opened.features, top, library, progress, key, tempo,
+                                        hits)
             for number, scene in enumerate(result.scenes, start=1):
                 for c in scene.candidates:
                     why = (f"{c.name}; mood: {c.explanation.mood}; pace: {c.explanation.pace}; "

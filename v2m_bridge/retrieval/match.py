@@ -20,21 +20,25 @@ chosen key, and cut to at most one chord per beat of the scene on ``tempo``, so 
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
 from v2m_bridge.config import DEFAULT_TEMPO_BPM
 from v2m_bridge.features import EMOTION_LABELS, VideoFeatures
+from v2m_bridge.music.arrangement import ArrangeOptions
+from v2m_bridge.music.grid import build_grid
 from v2m_bridge.music.tempo_map import TempoMap
 from v2m_bridge.retrieval.embedding import RetrievalEmbedding, encode, label_of
 from v2m_bridge.retrieval.index import LibraryError, LibraryIndex
 from v2m_bridge.retrieval.inputs import video_inputs
 from v2m_bridge.retrieval.music_features import chord_change_rate, emotion_histogram, minor_share
 from v2m_bridge.retrieval.progression import progression, progression_names, trimmed
-from v2m_bridge.vocab import C_MAJOR, Key
+from v2m_bridge.vocab import C_MAJOR, Chord, Key
 
 _CANDIDATE_POOL = 200
+_HIT_DISTANCE_S = 0.5  # a hit point this close to a detected cut is that cut on the grid
 
 
 @dataclass(frozen=True)
@@ -198,18 +202,30 @@ def scene_bounds(features: VideoFeatures) -> list[tuple[int, int]]:
     return [(s.start_second, s.end_second) for s in features.scene_segments()]
 
 
-def scene_times(features: VideoFeatures, bounds: list[tuple[int, int]]
-                ) -> list[tuple[float, float]]:
+def scene_times(features: VideoFeatures, bounds: list[tuple[int, int]],
+                hits: Sequence[float] = ()) -> list[tuple[float, float]]:
     """Each scene of ``bounds`` from cut to cut in media seconds: a scene that starts at second
     ``s`` starts at the detected cut just before ``s`` (the feature rows start a scene at the
-    first whole second after its cut); the last ends at the video's end."""
+    first whole second after its cut), or at that cut's hit point on the music's grid (``hits``,
+    the cuts as the grid snapped them: there the music changes); the last ends at the video's
+    end."""
     cuts = sorted(c for c in features.cut_times if 0.0 < c < features.duration)
     starts = []
     for first, _ in bounds:
         before = [c for c in cuts if first - 1.0 < c <= first + 1e-9]
-        starts.append(before[-1] if before and first > 0 else float(first))
+        start = before[-1] if before and first > 0 else float(first)
+        near = [h for h in hits if abs(h - start) <= _HIT_DISTANCE_S] if first > 0 else []
+        starts.append(min(near, key=lambda h: abs(h - start)) if near else start)
     ends = [*starts[1:], float(features.duration)]
     return list(zip(starts, ends, strict=True))
+
+
+def grid_hits(features: VideoFeatures, options: ArrangeOptions) -> list[float]:
+    """The cuts as the grid of ``options`` snaps them (what a render or temp track plays)."""
+    chords = [Chord(None)] * max(features.n_seconds, 1)
+    grid = build_grid(chords, features.duration, features.cut_times, None,
+                      options.grid_options())
+    return list(grid.cut_times)
 
 
 def beats_in(tempo: TempoMap, start: float, end: float) -> int:
@@ -220,10 +236,11 @@ def beats_in(tempo: TempoMap, start: float, end: float) -> int:
 def match_features(features: VideoFeatures, index: LibraryIndex, model: RetrievalEmbedding,
                    *, top: int = 5, per_scene: bool = True,
                    scenes: list[tuple[int, int]] | None = None, key: Key = C_MAJOR,
-                   tempo: TempoMap | None = None) -> MatchResult:
+                   tempo: TempoMap | None = None, hits: Sequence[float] = ()) -> MatchResult:
     """Rank ``index`` for ``features``: whole video (pieces) and, if ``per_scene``, each scene
     (excerpts). Chords are spelt in ``key``; a scene's excerpts hold at most one chord per beat
-    of ``tempo`` (default: the default fixed tempo)."""
+    of ``tempo`` (default: the default fixed tempo); scenes start at the cuts' ``hits`` on the
+    music's grid where given (:func:`grid_hits`), else at the detected cuts."""
     if len(index) == 0:
         raise LibraryError("the library index is empty")
     top = max(1, int(top))
@@ -252,7 +269,7 @@ def match_features(features: VideoFeatures, index: LibraryIndex, model: Retrieva
     if per_scene and len(segs[0]):
         excerpt_emb = index.excerpt_embeddings.astype(np.float32)
         scores = excerpt_emb @ segs[0].T  # (E, S)
-        times = scene_times(features, bounds)
+        times = scene_times(features, bounds, hits)
         for column, (start, end) in enumerate(bounds):
             picture = _picture(features, start, end)
             most = beats_in(tempo, *times[column])
