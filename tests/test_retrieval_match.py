@@ -117,6 +117,13 @@ def test_use_excerpt_plays_every_chord_from_the_cut_on_the_beats(tmp_path):
     assert any("not generated" in note for note in new.provenance.notes)
     with pytest.raises(LibraryError, match="range must satisfy"):
         use_excerpt(base, features, index, excerpt, 8.0, 4.0, ArrangeOptions(), "label")
+    # the last scene's end as a listing writes it (rounded up to the millisecond) is the end
+    last = use_excerpt(base, features, index, excerpt, 12.0, round(base.duration + 4e-4, 3),
+                       ArrangeOptions(key=parse_key("A minor")), "label")
+    assert last.chord_spans[-1].end == pytest.approx(base.duration)
+    with pytest.raises(LibraryError, match="range must satisfy"):
+        use_excerpt(base, features, index, excerpt, 12.0, base.duration + 1.0,
+                    ArrangeOptions(), "label")
 
 
 def test_the_mood_and_pace_probe_reports_every_synthetic_video(tmp_path):

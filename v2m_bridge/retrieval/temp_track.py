@@ -3,7 +3,8 @@
 Each scene's chosen excerpt is laid out by :func:`.progression.lay_out`: every chord the listing
 shows, in order, the first at the scene's cut and every later change on a beat of the tempo
 map, scenes back to back (no gaps). The notes come from the arranger's own pad and arpeggio on
-those spans, so a temp track sounds like a render.
+those spans, so a temp track sounds like a render (``_pad_events`` is the arranger's: music/ has
+no public "arrange these spans" yet).
 """
 
 from __future__ import annotations
@@ -32,6 +33,8 @@ from v2m_bridge.retrieval.index import LibraryError, LibraryIndex
 from v2m_bridge.retrieval.match import MatchResult, parse_excerpt_id
 from v2m_bridge.retrieval.progression import ProgressionError, lay_out, progression
 from v2m_bridge.vocab import C_MAJOR, Chord, Key
+
+_END_TOLERANCE_S = 0.01  # listings give times to the millisecond; OSC floats are 32-bit
 
 
 def excerpt_chords(index: LibraryIndex, excerpt: str) -> tuple[np.ndarray, str]:
@@ -137,9 +140,10 @@ def use_excerpt(composition: Composition, features: VideoFeatures, index: Librar
     """A new composition with the excerpt's chords over media ``[start, end)`` (the first at
     ``start``, later changes on the composition's beats) and the old chords elsewhere; the
     caller splices its notes in, as ``/v2m/regenerate`` does."""
-    if not 0 <= start < end <= composition.duration + 1e-6:
+    if not 0 <= start < end <= composition.duration + _END_TOLERANCE_S:
         raise LibraryError(f"range must satisfy 0 <= start < end within the video "
                            f"(0-{composition.duration:g} s), got {start:g}..{end:g}")
+    end = min(end, composition.duration)  # a listed end rounded up to the millisecond
     new = excerpt_spans(index, excerpt, start, end, composition)
     spans = (_spans_inside(composition.chord_spans, 0.0, start) + new
              + _spans_inside(composition.chord_spans, end, composition.duration))
