@@ -5,6 +5,8 @@
 --   otherwise), lists them, and puts the chosen one into its scene (/v2m/use, like a regenerate
 --   of that scene: the rest of the music is kept). Then it renders the result to a new MIDI file
 --   in <project media folder>/v2m/ and inserts it at the video item. Needs `v2m-bridge serve`.
+--   Scenes run from cut to cut at the daemon's detected cut times, which /v2m/use gets back as
+--   written (not rounded), so the chosen chords start on the cut.
 
 local script_dir = debug.getinfo(1, "S").source:match("^@?(.*[/\\])") or ""
 local v2m = dofile(script_dir .. "v2m_common.lua")
@@ -45,10 +47,11 @@ local function parse_match(output)
     if #fields >= 7 then
       local number = tonumber(fields[1])
       scenes[number] = scenes[number] or { start = tonumber(fields[2]),
-                                           finish = tonumber(fields[3]), excerpts = {} }
+                                           finish = tonumber(fields[3]), start_text = fields[2],
+                                           finish_text = fields[3], excerpts = {} }
       local list = scenes[number].excerpts
       list[#list + 1] = { rank = tonumber(fields[4]), id = fields[5], score = fields[6],
-                          chords = fields[7] }
+                          chords = fields[7], name = fields[8] or "" }
     end
   end
   return scenes, label
@@ -79,11 +82,12 @@ end
 local function listing_text(scenes, label)
   local lines = { "Progressions that fit each scene (score: higher fits better).", "" }
   for number, scene in ipairs(scenes) do
-    lines[#lines + 1] = string.format("Scene %d (%.0f-%.0f s):", number, scene.start,
+    lines[#lines + 1] = string.format("Scene %d (%.2f-%.2f s):", number, scene.start,
       scene.finish)
     for _, excerpt in ipairs(scene.excerpts) do
-      lines[#lines + 1] = string.format("  %d. %s  %s  [%s]", excerpt.rank, excerpt.score,
-        excerpt.chords, excerpt.id)
+      local name = excerpt.name ~= "" and ("  " .. excerpt.name) or ""
+      lines[#lines + 1] = string.format("  %d. %s  %s  [%s]%s", excerpt.rank, excerpt.score,
+        excerpt.chords, excerpt.id, name)
     end
   end
   lines[#lines + 1] = ""
@@ -130,8 +134,9 @@ local function main()
   local scene, excerpt = choose(scenes)
   if scene == nil then return false end
 
-  code, output = v2m.send("/v2m/use", { v2m.s(excerpt.id), v2m.f(scene.start),
-    v2m.f(scene.finish) }, v2m.timeout_s())
+  -- the cut times as the daemon wrote them: no rounding, no float noise
+  code, output = v2m.send("/v2m/use", { v2m.s(excerpt.id), "f:" .. scene.start_text,
+    "f:" .. scene.finish_text }, v2m.timeout_s())
   if code ~= 0 then return v2m.explain_failure("The daemon could not use the progression", code, output) end
   local midi_path = v2m.output_path(info)
   code, output = v2m.send("/v2m/render", { v2m.s(midi_path) }, v2m.SHORT_WAIT_S)

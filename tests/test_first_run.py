@@ -131,6 +131,9 @@ def test_wheel_holds_the_demo_clip_and_the_starter_model(bare_copy, tmp_path):
     for name in ("LICENSE.md", "CC0-1.0.txt"):
         assert f"v2m_bridge/demo_data/{name}" in sizes
     assert "v2m_bridge/cli/demo.py" in sizes
+    # the packaged corpora index (issue 25: `match` with only the wheel) and its notices
+    assert sizes.get("v2m_bridge/library_data/corpora_index.npz", 0) > 1_000_000
+    assert "v2m_bridge/library_data/NOTICE.md" in sizes
 
 
 def test_only_shared_data_knows_where_shared_is():

@@ -7,7 +7,7 @@ import pytest
 from live_helpers import TINY_AMT, VIDEOS, in_process_daemon
 from retrieval_helpers import write_midi_file
 
-from v2m_bridge.retrieval.match import chords_per_second
+from v2m_bridge.vocab import parse_chord
 
 VIDEO = VIDEOS / "montage_cc0_4shots.mp4"
 
@@ -77,16 +77,29 @@ def test_match_lists_excerpts_per_scene_and_use_puts_one_in_the_timeline(daemon,
     assert "mood:" in why and "pace:" in why and chords
     assert len(listing.splitlines()) == len(excerpts)
     assert listing.splitlines()[0].split("\t")[4] == excerpt_id
+    # issue 21 item 7: scenes start at the cuts as the composition's grid plays them (its hit
+    # points, within a sixteenth of the detected cuts), not at rounded seconds
+    hits = daemon.session.composition.cut_times
+    cuts = daemon.session.opened.features.cut_times
+    later = sorted({args[1] for args in excerpts if args[0] > 1})
+    assert later and all(any(abs(start - h) < 1e-4 for h in hits) for start in later)
+    assert all(min(abs(start - c) for c in cuts) < 0.2 for start in later)
+    assert any(start != round(start) for start in later) or all(c == round(c) for c in cuts)
 
     before = daemon.session.composition
-    n = daemon.session.opened.features.n_seconds
     client.send("/v2m/use", "major.mid@0-8", 2.0, 6.0)  # C C F F G G C C over 4 s
     client.wait_for("/v2m/ready", timeout=60)
     after = daemon.session.composition
-    names = [c.name() for c in chords_per_second(after, n)]  # C major / A minor frame
-    old = [c.name() for c in chords_per_second(before, n)]
-    assert {"C", "F", "G"} <= set(names[2:6])  # the excerpt's C F G C, squeezed into 4 s
-    assert names[:2] == old[:2] and names[6:] == old[6:]
+
+    def names(composition, start, end):
+        return [composition.chord_name(s) for s in composition.chord_spans
+                if s.start < end - 1e-9 and s.end > start + 1e-9]
+
+    shift = after.key.semitones_from_normalised
+    assert names(after, 2.0, 6.0) == [c.transpose(shift).name(after.key.prefers_flats)
+                                      for c in map(parse_chord, ["C", "F", "G", "C"])]
+    assert names(after, 0, 2.0) == names(before, 0, 2.0)
+    assert names(after, 6.0, after.duration) == names(before, 6.0, before.duration)
     assert any("library excerpt major.mid@0-8" in note for note in after.provenance.notes)
 
     client.send("/v2m/use", "nope.mid@0-4", 0.0, 2.0)

@@ -213,3 +213,59 @@ def test_index_library_command_reports_counts_and_skipped_files(tmp_path, capsys
     assert "2 pieces" in captured.out and "skipped 4 file(s)" in captured.err
     assert "drum-only" in captured.err
     assert main(["match", "missing.npz", "--library", str(tmp_path / "lib")]) == 1
+
+
+def _corpora_with_titles(root: Path) -> None:
+    openpyxl = pytest.importorskip("openpyxl")
+    for number, (chords, key) in {"001": ("G:maj E:min C:maj D:7", "G:maj"),
+                                  "002": ("C:maj Ab:maj7 Bb:maj C:maj", "C:maj")}.items():
+        song = root / "pop909" / "POP909" / number
+        song.mkdir(parents=True)
+        labels = (chords.split() * 6)
+        song.joinpath("chord_audio.txt").write_text(
+            "0.0\t1.0\tN\n" + "".join(f"{1 + 2 * i}.0\t{3 + 2 * i}.0\t{c}\n"
+                                      for i, c in enumerate(labels)))
+        song.joinpath("key_audio.txt").write_text(f"0.0\t100.0\t{key}\n")
+        song.joinpath("beat_audio.txt").write_text(
+            "".join(f"{t * 0.5:.2f}\t{t % 4 + 1:.1f}\n" for t in range(100)))
+    book = openpyxl.Workbook()
+    book.active.append(["song_id", "name", "artist", "modify_times"])
+    book.active.append(["001", "123我爱你", "新乐尘符", "3"])
+    book.active.append(["002", "Dear Friend", "顺子", "2"])
+    book.save(root / "pop909" / "POP909" / "index.xlsx")
+    bb = root / "mcgill-billboard"
+    (bb / "billboard-2.0.1-lab" / "0003").mkdir(parents=True)
+    (bb / "billboard-2.0-salami_chords" / "0003").mkdir(parents=True)
+    (bb / "billboard-2.0.1-lab" / "0003" / "full.lab").write_text(
+        "".join(f"{2 * i}.0\t{2 * i + 2}.0\t{c}\n"
+                for i, c in enumerate(["C:maj", "F:maj", "G:maj", "A:min"] * 6)))
+    (bb / "billboard-2.0-salami_chords" / "0003" / "salami_chords.txt").write_text(
+        "# title: Salami Title\n# artist: Salami Artist\n# metre: 4/4\n# tonic: C\n\n"
+        "0.0\tA, verse, | C F | G Am |\n48.0\tend\n")
+    (bb / "billboard-2.0-index.csv").write_text(
+        "id,chart_date,target_rank,actual_rank,title,artist,peak_rank,weeks_on_chart\n"
+        "1,1987-07-11,82,,,,,\n3,1961-07-03,56,57,I Don't Mind,James Brown,47,8\n")
+
+
+def test_results_show_titles_and_artists_and_chords_spelt_in_the_key(tmp_path, model, capsys):
+    """Issue 25 item 2: POP909's index.xlsx and Billboard's index CSV name the pieces; the
+    listing spells G#maj7 in C major as Abmaj7 and never shows N."""
+    _corpora_with_titles(tmp_path / "lib")
+    index = build_index(tmp_path / "lib", model)
+    titles = {item.item_id: (item.title, item.artist) for item in index.items}
+    assert titles["pop909-001"] == ("123我爱你", "新乐尘符")
+    assert titles["pop909-002"] == ("Dear Friend", "顺子")
+    assert titles["billboard-0003"] == ("I Don't Mind", "James Brown")
+    features = _video()
+    features.save(tmp_path / "v.npz")
+    assert main(["match", str(tmp_path / "v.npz"), "--library", str(tmp_path / "lib"),
+                 "--per-scene", "--top", "3"]) == 0
+    printed = capsys.readouterr().out
+    assert "123我爱你 — 新乐尘符" in printed and "I Don't Mind — James Brown" in printed
+    assert "pop909-001  [" not in printed  # the id is not the name shown
+    chord_lines = [line.split("chords:", 1)[1].split() for line in printed.splitlines()
+                   if "chords:" in line]
+    assert chord_lines and all("N" not in chords for chords in chord_lines)
+    shown = {name for chords in chord_lines for name in chords}
+    assert "Abmaj7" in shown and "Bb" in shown  # song 002: C Abmaj7 Bb C
+    assert not {"G#maj7", "A#"} & shown

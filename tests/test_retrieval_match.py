@@ -12,13 +12,10 @@ from v2m_bridge.features import VideoFeatures
 from v2m_bridge.music.arrangement import ArrangeOptions
 from v2m_bridge.retrieval.embedding import EmbeddingConfig, RetrievalEmbedding
 from v2m_bridge.retrieval.index import LibraryError, build_index
-from v2m_bridge.retrieval.match import (
+from v2m_bridge.retrieval.match import match_features, parse_excerpt_id
+from v2m_bridge.retrieval.temp_track import (
     build_temp_track,
-    chords_per_second,
     excerpt_chords,
-    match_features,
-    parse_excerpt_id,
-    stretch_per_second,
     use_excerpt,
     write_temp_track,
 )
@@ -32,14 +29,6 @@ def cache_dir(tmp_path, monkeypatch):
 
 def _ids(names: list[str]) -> np.ndarray:
     return np.array([parse_chord(n).id for n in names])
-
-
-def test_an_excerpt_is_stretched_over_its_scene_second_by_second():
-    assert [c.name() for c in stretch_per_second(_ids(["C", "G"]), 10, 14)] == \
-        ["C", "C", "G", "G"]
-    assert [c.name() for c in stretch_per_second(_ids(["C", "F", "G", "C"]), 0, 2)] == \
-        ["C", "G"]
-    assert stretch_per_second(_ids(["C"]), 5, 5) == []
 
 
 def test_excerpt_ids_round_trip():
@@ -98,7 +87,12 @@ def test_temp_track_strings_the_best_excerpts_along_the_scenes(tmp_path):
             assert abs(seconds / beat - round(seconds / beat)) < 1e-3 or abs(seconds - 12) < 1e-3
 
 
-def test_use_excerpt_replaces_only_the_range(tmp_path):
+def _names_in(composition, start: float, end: float) -> list[str]:
+    return [composition.chord_name(s) for s in composition.chord_spans
+            if s.start < end - 1e-9 and s.end > start + 1e-9]
+
+
+def test_use_excerpt_plays_every_chord_from_the_cut_on_the_beats(tmp_path):
     lib = tmp_path / "lib"
     write_midi_file(lib / "major.mid", ["C", "F", "G", "C"] * 4, bpm=120)
     model = RetrievalEmbedding(EmbeddingConfig(hidden=16, dim=16))
@@ -106,16 +100,30 @@ def test_use_excerpt_replaces_only_the_range(tmp_path):
     features = _features()
     result = match_features(features, index, model, top=1)
     base = build_temp_track(result, index, features, key=parse_key("A minor"))
-    excerpt = index.items[0].item_id + "@0-4"  # C C F F (2 s per chord)
-    new = use_excerpt(base, features, index, excerpt, 4.0, 8.0,
+    excerpt = index.items[0].item_id + "@0-8"  # C C F F G G C C (2 s per chord)
+    # issue 21 item 7: a range from a cut at 5.79 s, not rounded to 6.0
+    new = use_excerpt(base, features, index, excerpt, 5.79, 11.79,
                       ArrangeOptions(key=parse_key("A minor")), "label")
-    names = [c.name() for c in chords_per_second(new, features.n_seconds)]
-    assert names[4:8] == ["C", "C", "F", "F"]
-    old = [c.name() for c in chords_per_second(base, features.n_seconds)]
-    assert names[:4] == old[:4] and names[8:] == old[8:]
+    inside = [s for s in new.chord_spans if 5.79 - 1e-9 <= s.start < 11.79]
+    assert [new.chord_name(s) for s in inside] == ["C", "F", "G", "C"]
+    assert inside[0].start == pytest.approx(5.79)  # the first chord at the cut, no stub
+    beat = 60 / 120
+    for span in inside[1:]:
+        assert span.start / beat == pytest.approx(round(span.start / beat))
+    assert _names_in(new, 0, 5.79) == _names_in(base, 0, 5.79)
+    assert _names_in(new, 11.79, 23.5) == _names_in(base, 11.79, 23.5)
+    starts = [e.start for e in new.events if 5.79 <= e.start < 11.79]
+    assert min(starts) == pytest.approx(5.79)
     assert any("not generated" in note for note in new.provenance.notes)
     with pytest.raises(LibraryError, match="range must satisfy"):
         use_excerpt(base, features, index, excerpt, 8.0, 4.0, ArrangeOptions(), "label")
+    # the last scene's end as a listing writes it (rounded up to the millisecond) is the end
+    last = use_excerpt(base, features, index, excerpt, 12.0, round(base.duration + 4e-4, 3),
+                       ArrangeOptions(key=parse_key("A minor")), "label")
+    assert last.chord_spans[-1].end == pytest.approx(base.duration)
+    with pytest.raises(LibraryError, match="range must satisfy"):
+        use_excerpt(base, features, index, excerpt, 12.0, base.duration + 1.0,
+                    ArrangeOptions(), "label")
 
 
 def test_the_mood_and_pace_probe_reports_every_synthetic_video(tmp_path):

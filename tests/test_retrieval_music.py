@@ -35,7 +35,7 @@ def test_block_chords_in_d_major_are_read_back_in_the_normalised_frame(tmp_path)
     assert (music.mode, music.tonic, music.tempo_bpm) == ("major", 2, 100.0)
     assert music.n_seconds == 16
     # D major → C major frame: D Bm G A7 → C Am F G7
-    assert progression_text(music.chord_ids, 20) == "C Am F G7 C Am F G7"
+    assert progression_text(music.chord_ids, limit=20) == "C Am F G7 C Am F G7"
     assert music.note_density[0] == 4 and music.note_density[1] == 0  # 4 onsets per chord
     assert music.loudness[0] == pytest.approx(90 / 127, abs=1e-3)
     assert music.phrase_starts[0] == 0  # 4 bars of 2.4 s → a phrase every 9.6 s
@@ -169,7 +169,7 @@ def test_audio_is_read_as_a_labelled_estimate(tmp_path):
     c, am, f, g = (48, 60, 64, 67), (45, 57, 60, 64), (41, 53, 57, 60), (43, 55, 59, 62)
     music = from_audio(_write_wav(tmp_path / "a.wav", [c, am, f, g] * 2))
     assert music.kind == "audio" and music.n_seconds == 24
-    assert progression_text(music.chord_ids, 20) == "C Am F G C Am F G"
+    assert progression_text(music.chord_ids, limit=20) == "C Am F G C Am F G"
     assert "estimate" in music.notes[0] and music.has_dynamics
     assert music.loudness.max() > 0.3
     with pytest.raises(MusicFileError, match="silent"):

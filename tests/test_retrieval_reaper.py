@@ -23,9 +23,9 @@ pytestmark = pytest.mark.skipif(LUA is None, reason="lua5.4 is not installed")
 SUGGEST = SCRIPTS / "v2m - Suggest progressions for the selected video item.lua"
 LABEL = "starter retrieval embedding: trained on chord corpora ... derived from the music"
 LISTING = "\n".join([
-    "1\t0\t8\t1\tpop909-001@16-32\t0.912\tAm F C G",
-    "1\t0\t8\t2\tbillboard-0003@0-12\t0.850\tC G Am F",
-    "2\t8\t20\t1\tpop909-777@40-56\t0.733\tDm G7 C ünï",
+    "1\t0.000\t5.792\t1\tpop909-001@16-32\t0.912\tAm F C G\t123我爱你 — 新乐尘符",
+    "1\t0.000\t5.792\t2\tbillboard-0003@0-12\t0.850\tC G Am F\tI Don't Mind — James Brown",
+    "2\t5.792\t20.000\t1\tpop909-777@40-56\t0.733\tDm G7 C ünï\t",
 ])
 
 
@@ -64,14 +64,17 @@ def test_suggest_lists_progressions_and_inserts_the_chosen_one(tmp_path, fake_br
         send_argv(port, "3", "/v2m/status"),
         send_argv(port, "20", "/v2m/video/open", f"s:{video}", "f:7.5"),
         send_argv(port, "20", "/v2m/match", "i:5"),
-        send_argv(port, "20", "/v2m/use", "s:pop909-777@40-56", "f:8", "f:20"),
+        send_argv(port, "20", "/v2m/use", "s:pop909-777@40-56", "f:5.792", "f:20.000"),
         send_argv(port, "30", "/v2m/render", f"s:{midi}"),
     ]
-    assert received[3] == ("/v2m/use", ("pop909-777@40-56", 8.0, 20.0))
+    # issue 21 item 7: the scene's cut time as listed, not rounded to 6.0
+    assert received[3][0] == "/v2m/use" and received[3][1][0] == "pop909-777@40-56"
+    assert received[3][1][1:] == pytest.approx((5.792, 20.0), abs=1e-6)
     listing, *rest = message_texts(result)
     assert not rest, rest
-    assert "Scene 1 (0-8 s):" in listing and "Scene 2 (8-20 s):" in listing
-    assert "1. 0.912  Am F C G  [pop909-001@16-32]" in listing
+    assert "Scene 1 (0.00-5.79 s):" in listing and "Scene 2 (5.79-20.00 s):" in listing
+    assert "1. 0.912  Am F C G  [pop909-001@16-32]  123我爱你 — 新乐尘符" in listing
+    assert "[billboard-0003@0-12]  I Don't Mind — James Brown" in listing
     assert "Dm G7 C ünï" in listing  # non-ASCII survives the JSON quoting
     assert LABEL in listing
     assert calls(result, "InsertMedia") == [[midi, 0], [midi, 0]]

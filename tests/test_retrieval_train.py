@@ -110,3 +110,53 @@ def test_a_muvi_sync_dataset_trains_saves_loads_and_ranks_each_clip_first(tmp_pa
         assert ranking["whole"][0]["item_id"] == f"muvi-{song_id}", (song_id, ranking["whole"])
         assert ranking["scenes"], "per-scene lists expected"
     assert len(PATTERNS) == len(ids)
+
+
+def _corpus_pairs(lengths: list[int]):
+    from v2m_bridge.retrieval.music_features import MusicFeatures
+    from v2m_bridge.retrieval.train import Pair
+
+    rng = np.random.default_rng(3)
+    pairs = []
+    for number, n in enumerate(lengths):
+        ids = np.repeat(rng.integers(1, 157, size=n // 2 + 1), 2)[:n]
+        pairs.append(Pair(MusicFeatures(item_id=f"song-{number}", source="", kind="pop909",
+                                        chord_ids=ids, mode="major",
+                                        phrase_starts=tuple(range(0, n, 16)))))
+    return pairs
+
+
+def test_the_length_baseline_is_printed_and_length_carries_no_answer():
+    """Issue 25 item 4: with videos as long as their songs, length alone finds every song; with
+    every derived video cropped or looped to one length, it does no better than chance."""
+    from v2m_bridge.retrieval.train import EVAL_VIDEO_SECONDS, fixed_length, format_table
+
+    pairs = _corpus_pairs([40, 75, 90, 130, 150, 170, 200, 230])
+    model = RetrievalEmbedding(EmbeddingConfig(hidden=8, dim=8))
+    leaky = evaluate_retrieval(model, pairs, video_seconds=None)
+    assert leaky["length"]["R@1"] == 1.0  # the cue the issue found
+    fair = evaluate_retrieval(model, pairs, video_seconds=120)
+    assert fair["length"]["R@1"] == pytest.approx(1 / len(pairs))  # one fixed order for all
+    assert fair["length"]["median_rank"] >= len(pairs) / 2 - 1
+    table = format_table(fair, len(pairs))
+    assert "length" in table and f"{EVAL_VIDEO_SECONDS} s" in table
+    # cropping keeps the song's own derived seconds; looping marks each wrap as a cut
+    side = pairs[0].video_side(np.random.default_rng(0))
+    looped = fixed_length(side, 40, 120, np.random.default_rng(0))
+    assert len(looped.scene_offset) == 120 and looped.scene_offset[40] == 1.0
+    assert np.array_equal(looped.emotion[40:80], side.emotion[:40])
+    cropped = fixed_length(side, 40, 30, np.random.default_rng(0))
+    assert len(cropped.motion) == 30
+
+
+def test_evaluate_retrieval_prints_the_length_baseline(tmp_path, capsys, monkeypatch):
+    from v2m_bridge.retrieval import train
+
+    pairs = _corpus_pairs([40, 75, 90, 130, 150, 170])
+    monkeypatch.setattr(train, "corpus_pairs",
+                        lambda pop909, billboard: {"train": [], "val": [], "test": pairs})
+    assert main(["evaluate-retrieval", "--pop909", str(tmp_path)]) == 0
+    printed = capsys.readouterr().out
+    rows = {line.split()[0]: line for line in printed.splitlines() if line.strip()}
+    assert "length" in rows and "embedding" in rows
+    assert "cropped or looped to 120 s" in printed

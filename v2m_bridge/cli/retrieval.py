@@ -21,18 +21,19 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "match", help="rank a library of music by fit to a video (whole video and per scene)",
         description="Rank every piece (and, with --per-scene, every 4-8-bar excerpt) of a music "
         "library by fit to the video, with the score and why (mood, pace, harmonic rhythm vs cut "
-        "rate). The default library is the shipped chord corpora.")
+        "rate). Without --library (or $V2M_LIBRARY) it ranks the packaged index of the POP909 and "
+        "McGill Billboard chord corpora.")
     match.add_argument("video", type=Path, help="video file (or a features .npz from analyze)")
     match.add_argument("--library", type=Path, help="folder of MIDI files, MuVi-Sync chord "
                        "folders or POP909 / Billboard corpora (default: $V2M_LIBRARY, else the "
-                       "shipped corpora)")
+                       "packaged corpora index)")
     match.add_argument("--per-scene", action="store_true", help="also rank excerpts for each "
                        "scene between cuts")
     match.add_argument("--top", type=int, default=5, help="how many per list (default 5)")
     match.add_argument("--temp-track", type=Path, metavar="OUT.mid", help="write a MIDI temp "
                        "track of the best excerpt per scene (implies --per-scene)")
-    match.add_argument("--key", default=DEFAULT_KEY, help="key of the temp track (default "
-                       "%(default)s)")
+    match.add_argument("--key", default=DEFAULT_KEY, help="key the chords are shown and the "
+                       "temp track written in (default %(default)s)")
     match.add_argument("--tempo", type=float, default=DEFAULT_TEMPO_BPM,
                        help="tempo grid of the temp track in bpm (default %(default)s)")
     match.add_argument("--json", type=Path, metavar="OUT.json", help="also write the ranking "
@@ -45,9 +46,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     index = subparsers.add_parser("index-library", help="build or update the cached index of a "
                                   "music library (match does this too)")
     index.add_argument("library", type=Path, nargs="?", help="library folder (default: "
-                       "$V2M_LIBRARY, else the shipped corpora)")
+                       "$V2M_LIBRARY, else the packaged corpora index)")
     index.add_argument("--checkpoint", type=Path, help="retrieval embedding (default: starter)")
     index.add_argument("--rebuild", action="store_true", help="ignore the cached index")
+    index.add_argument("--export", type=Path, metavar="OUT.npz", help="also write a compact, "
+                       "machine-independent copy (how the packaged corpora index is made: "
+                       "v2m_bridge/library_data/corpora_index.npz)")
+    index.add_argument("--kinds", default=None, help="with --export: only these kinds of "
+                       "piece, comma-separated (the packaged index: pop909,billboard)")
     index.set_defaults(func=run_index)
 
     train = subparsers.add_parser(
@@ -104,10 +110,11 @@ def _model(checkpoint: Path | None):
     return load_embedding(checkpoint)
 
 
-def _library(path: Path | None) -> Path:
-    from v2m_bridge.retrieval.index import default_library
+def _library(path: Path | None, model, use_cache: bool = True):
+    """The index of ``path``, else of $V2M_LIBRARY, else the packaged corpora index."""
+    from v2m_bridge.retrieval.packaged import open_library
 
-    return path if path is not None else default_library()
+    return open_library(path, model, progress=_progress("indexing"), use_cache=use_cache)
 
 
 def _print_issues(index) -> None:
@@ -121,18 +128,20 @@ def _print_issues(index) -> None:
 
 def run_index(args: argparse.Namespace) -> int:
     from v2m_bridge.retrieval.embedding import label_of
-    from v2m_bridge.retrieval.index import build_index
+    from v2m_bridge.retrieval.packaged import export_index
 
     model = _model(args.checkpoint)
-    library = _library(args.library)
-    index = build_index(library, model, progress=_progress("indexing"),
-                        use_cache=not args.rebuild)
+    index = _library(args.library, model, use_cache=not args.rebuild)
     _print_issues(index)
     stats = index.stats
     print(f"embedding: {label_of(model)}")
-    print(f"{library}: {len(index)} pieces, {int(stats['excerpts'])} excerpts "
-          f"({int(stats['read'])} read, {int(stats['reused'])} reused from the cache, "
-          f"{int(stats['failed'])} skipped) in {stats['seconds']:.1f} s")
+    counts = (f" ({int(stats['read'])} read, {int(stats['reused'])} reused from the cache, "
+              f"{int(stats['failed'])} skipped) in {stats['seconds']:.1f} s" if stats else "")
+    print(f"{index.root}: {len(index)} pieces, {len(index.excerpt_item)} excerpts{counts}")
+    if args.export is not None:
+        kinds = tuple(args.kinds.split(",")) if args.kinds else None
+        written = export_index(index, args.export, kinds)
+        print(f"compact copy written to {written} ({written.stat().st_size / 1e6:.1f} MB)")
     return 0
 
 
@@ -148,9 +157,13 @@ def _mmss(seconds: float) -> str:
     return f"{int(seconds) // 60}:{int(seconds) % 60:02d}"
 
 
+def _cut_time(seconds: float) -> str:
+    return f"{int(seconds) // 60}:{seconds % 60:05.2f}"
+
+
 def _print_candidate(c, show_span: bool) -> None:
     span = f" @ {_mmss(c.start)}-{_mmss(c.end)}" if show_span else ""
-    print(f"  {c.rank}. {c.score:+.3f}  {c.item_id}{span}  [{c.excerpt_id}]")
+    print(f"  {c.rank}. {c.score:+.3f}  {c.name}{span}  [{c.excerpt_id}]")
     print(f"       chords: {c.chords}")
     print(f"       mood: {c.explanation.mood}")
     print(f"       pace: {c.explanation.pace}")
@@ -158,31 +171,35 @@ def _print_candidate(c, show_span: bool) -> None:
 
 
 def run_match(args: argparse.Namespace) -> int:
-    from v2m_bridge.retrieval.index import build_index
-    from v2m_bridge.retrieval.match import match_features, write_temp_track
+    from v2m_bridge.music.arrangement import ArrangeOptions
+    from v2m_bridge.music.tempo_map import TempoMap
+    from v2m_bridge.retrieval.match import grid_hits, match_features
+    from v2m_bridge.retrieval.temp_track import write_temp_track
     from v2m_bridge.vocab import parse_key
 
     key = parse_key(args.key)
     started = time.monotonic()
     features = _features(args)
     model = _model(args.checkpoint)
-    library = _library(args.library)
-    index = build_index(library, model, progress=_progress("indexing"))
+    index = _library(args.library, model)
     per_scene = args.per_scene or args.temp_track is not None
-    result = match_features(features, index, model, top=args.top, per_scene=per_scene)
+    grid = ArrangeOptions(key=key, tempo_bpm=args.tempo, harmonic_rhythm="beat")
+    result = match_features(features, index, model, top=args.top, per_scene=per_scene, key=key,
+                            tempo=TempoMap.constant(args.tempo), hits=grid_hits(features, grid))
     _print_issues(index)
-    print(f"{Path(features.source).name} ({features.duration:.1f} s) against {library}: "
+    print(f"{Path(features.source).name} ({features.duration:.1f} s) against {index.root}: "
           f"{len(index)} pieces, {len(index.excerpt_item)} excerpts")
     print(f"NOTE: {result.label}")
     for note in result.notes:
         print(f"NOTE: {note}")
-    print("chords are shown in the library's C major / A minor frame; --temp-track writes them "
-          f"in {key.name}")
+    print(f"chords are shown in {key.name} (--key); a scene lists at most one chord per beat at "
+          f"{args.tempo:g} bpm, and --temp-track plays every chord listed")
     print(f"whole video, top {len(result.whole)} pieces (cosine score):")
     for candidate in result.whole:
         _print_candidate(candidate, False)
     for number, scene in enumerate(result.scenes, start=1):
-        print(f"scene {number} ({_mmss(scene.start)}-{_mmss(scene.end)}), top excerpts:")
+        print(f"scene {number} ({_cut_time(scene.start)}-{_cut_time(scene.end)}), top "
+              "excerpts:")
         for candidate in scene.candidates:
             _print_candidate(candidate, True)
     if args.temp_track is not None:
@@ -257,11 +274,10 @@ def run_evaluate(args: argparse.Namespace) -> int:
 
 
 def _print_probe(model) -> None:
-    from v2m_bridge.retrieval.index import build_index, default_library
     from v2m_bridge.retrieval.match import mood_pace_probe
 
-    library = default_library()
-    index = build_index(library, model, progress=_progress("indexing"))
+    index = _library(None, model)
+    library = index.root
     shares = [item.minor_share for item in index.items]
     rates = [item.change_rate for item in index.items]
     print(f"probe: synthetic 60 s videos against {library} ({len(index)} pieces: "

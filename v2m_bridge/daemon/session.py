@@ -36,7 +36,7 @@ from v2m_bridge.music.reroll import RerollRequest, kept_from_composition
 from v2m_bridge.osc import protocol
 from v2m_bridge.output.midi_file import composition_to_midi
 from v2m_bridge.output.places import OutputPlaces, check_input_file
-from v2m_bridge.retrieval.match import use_excerpt
+from v2m_bridge.retrieval.temp_track import use_excerpt
 
 log = logging.getLogger(__name__)
 
@@ -239,12 +239,20 @@ class Session:
             raise OscRequestError(f"no library folder at {library!r} (an absolute path is "
                                   "expected)")
 
+        arrangement = self.settings.options.arrange_options
+        composition = opened.composition  # chords spelt in its key, fit to its beats
+        key = composition.key if composition is not None else arrangement.key
+        tempo = (composition.tempo_map if composition is not None else
+                 arrangement.grid_options().tempo)
+        hits = composition.cut_times if composition is not None else ()
+
         def work(progress: ProgressCallback) -> tuple:
-            result = self.matcher.match(opened.features, top, library, progress)
+            result = self.matcher.match(opened.features, top, library, progress, key, tempo,
+                                        hits)
             for number, scene in enumerate(result.scenes, start=1):
                 for c in scene.candidates:
-                    why = (f"mood: {c.explanation.mood}; pace: {c.explanation.pace}; harmonic "
-                           f"rhythm: {c.explanation.harmonic_rhythm}")
+                    why = (f"{c.name}; mood: {c.explanation.mood}; pace: {c.explanation.pace}; "
+                           f"harmonic rhythm: {c.explanation.harmonic_rhythm}")
                     self.clients.reply(request, protocol.MATCH_EXCERPT, number,
                                        float(scene.start), float(scene.end), c.rank,
                                        c.excerpt_id, float(c.score), c.chords, why)

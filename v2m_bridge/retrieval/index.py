@@ -62,16 +62,18 @@ from v2m_bridge.retrieval.music_features import (
     from_song_chords,
     minor_share,
 )
+from v2m_bridge.retrieval.titles import billboard_titles, midi_title, pop909_titles
 
 log = logging.getLogger(__name__)
 
-INDEX_FORMAT = 1
-FEATURE_VERSION = "3"  # bump when music_features or excerpt rules change
+INDEX_FORMAT = 2  # 2: titles, artists and phrase starts in the item records
+FEATURE_VERSION = "4"  # bump when music_features or excerpt rules change
 AUDIO_SUFFIXES = frozenset({".wav", ".flac", ".mp3", ".ogg", ".aif", ".aiff", ".m4a"})
 CHUNK = 64
 LIBRARY_ENV_VAR = "V2M_LIBRARY"
 SHARED_CORPORA = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "corpora"
-"""The shipped chord corpora: ``shared/data/corpora`` beside the repository."""
+"""The chord corpora in a development checkout: ``shared/data/corpora`` beside the repository
+(what the packaged index and the starter embedding were made from)."""
 
 MIN_EXCERPT_S = 4
 ProgressCallback = Callable[[int, int, str], None]
@@ -95,6 +97,8 @@ class LibraryEntry:
     kind: str
     files: tuple[Path, ...]
     load: Callable[[], MusicFeatures]
+    title: str = ""
+    artist: str = ""
 
     def stat_key(self) -> str:
         parts = []
@@ -128,6 +132,9 @@ class ItemRecord:
     density: float | None
     loudness: float | None
     notes: list[str] = field(default_factory=list)
+    title: str = ""
+    artist: str = ""
+    phrase_starts: list[int] = field(default_factory=list)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -136,7 +143,9 @@ class ItemRecord:
 
 def _midi_entry(path: Path, root: Path) -> LibraryEntry:
     item_id = str(path.relative_to(root))
-    return LibraryEntry(item_id, "midi", (path,), lambda: from_midi(path, item_id))
+    title, artist = midi_title(path)
+    return LibraryEntry(item_id, "midi", (path,), lambda: from_midi(path, item_id), title,
+                        artist)
 
 
 def _audio_entry(path: Path, root: Path) -> LibraryEntry:
@@ -147,13 +156,16 @@ def _audio_entry(path: Path, root: Path) -> LibraryEntry:
 def _pop909_entry(song_dir: Path) -> LibraryEntry:
     files = tuple(song_dir / name for name in ("chord_audio.txt", "key_audio.txt",
                                                 "beat_audio.txt"))
+    title, artist = pop909_titles(song_dir.parent).get(song_dir.name, ("", ""))
     return LibraryEntry(f"pop909-{song_dir.name}", "pop909", files,
-                        lambda: from_song_chords(read_pop909_song(song_dir), str(song_dir)))
+                        lambda: from_song_chords(read_pop909_song(song_dir), str(song_dir)),
+                        title, artist)
 
 
 def _billboard_entries(root: Path) -> Iterator[LibraryEntry]:
     lab_root = root / "billboard-2.0.1-lab"
     salami_root = root / "billboard-2.0-salami_chords"
+    titles = billboard_titles(root)
     for song_dir in sorted(lab_root.iterdir()):
         lab = song_dir / "full.lab"
         salami = salami_root / song_dir.name / "salami_chords.txt"
@@ -161,7 +173,8 @@ def _billboard_entries(root: Path) -> Iterator[LibraryEntry]:
             yield LibraryEntry(
                 f"billboard-{song_dir.name}", "billboard", (lab, salami),
                 lambda lab=lab, salami=salami: from_song_chords(read_billboard_song(lab, salami),
-                                                                str(lab.parent)))
+                                                                str(lab.parent)),
+                *titles.get(song_dir.name.lstrip("0"), ("", "")))
 
 
 def _muvi_entries(root: Path) -> Iterator[LibraryEntry]:
@@ -246,13 +259,11 @@ def retrieval_cache_dir() -> Path:
     return base / "v2m-bridge" / "retrieval"
 
 
-def default_library() -> Path:
-    """``$V2M_LIBRARY``, else the shipped chord corpora (``shared/data/corpora`` beside the
-    repository)."""
+def default_library() -> Path | None:
+    """``$V2M_LIBRARY``, else ``None``: the packaged index of the chord corpora
+    (:mod:`.packaged`)."""
     explicit = os.environ.get(LIBRARY_ENV_VAR)
-    if explicit:
-        return Path(explicit).expanduser()
-    return SHARED_CORPORA
+    return Path(explicit).expanduser() if explicit else None
 
 
 @dataclass
@@ -284,13 +295,14 @@ class LibraryIndex:
                 return i
         raise LibraryError(f"no piece {item_id!r} in the library index of {self.root}")
 
-    def save(self, path: Path) -> None:
+    def save(self, path: Path, compressed: bool = False) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
+        write = np.savez_compressed if compressed else np.savez
         metadata = {"format": INDEX_FORMAT, "root": self.root, "model": self.model_digest,
                     "items": [asdict(i) for i in self.items], "failed": self.failed}
         with tempfile.NamedTemporaryFile(dir=path.parent, suffix=".tmp", delete=False) as handle:
             temporary = Path(handle.name)
-            np.savez(handle, chords=self.chords, chord_offsets=self.chord_offsets,
+            write(handle, chords=self.chords, chord_offsets=self.chord_offsets,
                      item_embeddings=self.item_embeddings, excerpt_item=self.excerpt_item,
                      excerpt_start=self.excerpt_start, excerpt_end=self.excerpt_end,
                      excerpt_embeddings=self.excerpt_embeddings,
@@ -333,10 +345,11 @@ def _record(entry: LibraryEntry, music: MusicFeatures, digest: str, stat_key: st
         density=None if music.note_density is None else round(float(music.note_density.mean()),
                                                                3),
         loudness=None if music.loudness is None else round(float(music.loudness.mean()), 3),
-        notes=list(music.notes))
+        notes=list(music.notes), title=entry.title, artist=entry.artist,
+        phrase_starts=[int(p) for p in music.phrase_starts])
 
 
-class _Builder:
+class IndexBuilder:
     """Accumulates the compact index, chunk by chunk."""
 
     def __init__(self, model: RetrievalEmbedding) -> None:
@@ -416,10 +429,10 @@ def build_index(root: str | os.PathLike, model: RetrievalEmbedding, *,
     started = time.monotonic()
     root = Path(root).expanduser()
     if not root.is_dir():
-        hint = (" (the default library is the shipped corpora beside the repository; give "
-                f"--library DIR or set ${LIBRARY_ENV_VAR})" if root == SHARED_CORPORA else "")
         raise LibraryError(f"library {root} is not a folder; give a folder of MIDI files, "
-                           f"MuVi-Sync chord folders or POP909 / McGill Billboard corpora{hint}")
+                           "MuVi-Sync chord folders or POP909 / McGill Billboard corpora (or "
+                           f"leave out --library and ${LIBRARY_ENV_VAR} for the packaged corpora "
+                           "index)")
     issues: list[IndexIssue] = []
     entries = list(scan_library(root, issues))
     if not entries:
@@ -435,7 +448,7 @@ def build_index(root: str | os.PathLike, model: RetrievalEmbedding, *,
             by_stat[item.stat_key] = i
             by_digest[item.digest] = i
     failed_before = previous.failed if previous is not None else {}
-    builder = _Builder(model)
+    builder = IndexBuilder(model)
     failed: dict[str, str] = {}
     counts = {"reused": 0, "read": 0, "failed": 0}
     report = progress or (lambda done, total, name: None)
@@ -454,7 +467,8 @@ def build_index(root: str | os.PathLike, model: RetrievalEmbedding, *,
                     reuse = by_digest.get(digest)
                 if reuse is not None and previous is not None:
                     record = ItemRecord(**{**asdict(previous.items[reuse]),
-                                           "item_id": entry.item_id, "stat_key": stat_key})
+                                           "item_id": entry.item_id, "stat_key": stat_key,
+                                           "title": entry.title, "artist": entry.artist})
                     builder.reuse(previous, reuse, record)
                     counts["reused"] += 1
                 else:

@@ -11,34 +11,34 @@ emotions vs the music's share of minor-family chords and the emotion its chord q
 for), **pace** (cuts per minute and motion vs chord changes per minute and tempo) and **harmonic
 rhythm vs cut rate** (chord changes per cut).
 
-The **temp track** strings the best excerpt of each scene along the scenes: each excerpt's
-per-second chords are stretched (or squeezed) over its scene, then arranged like a render (pad +
-arpeggio) in one key on the grid of the chosen tempo, so chord changes land on beats and scene
-starts on the cuts. ``use_excerpt`` does the same for one media range of an opened video's
-composition (``/v2m/use``).
+Scenes run from cut to cut at the detected cut times (not rounded seconds). A scene's candidate
+lists its progression as heard (:mod:`.progression`: no "no chord", repeats merged), spelt in the
+chosen key, and cut to at most one chord per beat of the scene on ``tempo``, so the temp track
+(:mod:`.temp_track`) can play every chord listed, on the beat grid.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import math
-import os
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
-from pathlib import Path
 
 import numpy as np
 
 from v2m_bridge.config import DEFAULT_TEMPO_BPM
 from v2m_bridge.features import EMOTION_LABELS, VideoFeatures
-from v2m_bridge.music.arrangement import ArrangeOptions, Composition, arrange
-from v2m_bridge.output.midi_file import write_midi
+from v2m_bridge.music.arrangement import ArrangeOptions
+from v2m_bridge.music.grid import build_grid
+from v2m_bridge.music.tempo_map import TempoMap
 from v2m_bridge.retrieval.embedding import RetrievalEmbedding, encode, label_of
 from v2m_bridge.retrieval.index import LibraryError, LibraryIndex
 from v2m_bridge.retrieval.inputs import video_inputs
 from v2m_bridge.retrieval.music_features import chord_change_rate, emotion_histogram, minor_share
-from v2m_bridge.vocab import C_MAJOR, Chord, Key, chord_from_id
+from v2m_bridge.retrieval.progression import progression, progression_names, trimmed
+from v2m_bridge.vocab import C_MAJOR, Chord, Key
 
 _CANDIDATE_POOL = 200
+_HIT_DISTANCE_S = 0.5  # a hit point this close to a detected cut is that cut on the grid
 
 
 @dataclass(frozen=True)
@@ -58,14 +58,23 @@ class Candidate:
     source: str
     start: int
     end: int
-    chords: str  # the progression in the normalised frame, repeats merged
+    chords: str  # the progression as heard, spelt in the match's key
     explanation: Explanation
+    title: str = ""
+    artist: str = ""
+
+    @property
+    def name(self) -> str:
+        """"Title — Artist" where the library knows them, else the piece's id."""
+        if not self.title:
+            return self.item_id
+        return f"{self.title} — {self.artist}" if self.artist else self.title
 
 
 @dataclass
 class SceneMatch:
-    start: int
-    end: int
+    start: float  # media seconds: the cut that opens the scene (0 for the first)
+    end: float  # the next cut (the video's end for the last)
     candidates: list[Candidate]
 
 
@@ -98,13 +107,13 @@ def parse_excerpt_id(text: str) -> tuple[str, int, int]:
     return item, start, end
 
 
-def progression_text(chord_ids: np.ndarray, limit: int = 12) -> str:
-    names: list[str] = []
-    for chord_id in chord_ids:
-        name = chord_from_id(int(chord_id)).name()
-        if not names or names[-1] != name:
-            names.append(name)
-    return " ".join(names[:limit]) + (" …" if len(names) > limit else "")
+def progression_text(chord_ids: np.ndarray, key: Key = C_MAJOR, mode: str = "major",
+                     limit: int | None = 12) -> str:
+    """The chords as heard (no N, repeats merged), spelt in ``key``; ``limit`` chords at most."""
+    names = progression_names(progression(chord_ids), key, mode)
+    if limit is None or len(names) <= limit:
+        return " ".join(names)
+    return " ".join(names[:limit]) + " …"
 
 
 # ---------------------------------------------------------------------------------------------
@@ -161,14 +170,22 @@ def explain(picture: _PictureStats, chord_ids: np.ndarray, tempo_bpm: float | No
 
 
 def _candidate(index: LibraryIndex, rank: int, score: float, item: int, start: int, end: int,
-               picture: _PictureStats, whole_scene: bool) -> Candidate:
+               picture: _PictureStats, key: Key, most_chords: int | None = None) -> Candidate:
+    """A piece (``most_chords`` None: listed, not played) or a scene's excerpt, cut to its
+    first ``most_chords`` chords so that all of them fit the scene's beats."""
     record = index.items[item]
     chords = index.item_chords(item)[start:end]
+    if most_chords is not None:
+        heard = trimmed(progression(chords), most_chords)
+        end = start + round(sum(seconds for _, seconds in heard))
+        chords = chords[:end - start]
     return Candidate(
         rank=rank, score=round(float(score), 4), excerpt_id=excerpt_id(record.item_id, start, end),
         item_id=record.item_id, kind=record.kind, source=record.source, start=start, end=end,
-        chords=progression_text(chords),
-        explanation=explain(picture, chords, record.tempo_bpm, whole_scene))
+        chords=progression_text(chords, key, record.mode,
+                                limit=12 if most_chords is None else None),
+        explanation=explain(picture, chords, record.tempo_bpm, most_chords is not None),
+        title=record.title, artist=record.artist)
 
 
 def _same_chords(index: LibraryIndex, item: int, chosen: list[Candidate]) -> bool:
@@ -181,17 +198,53 @@ def _same_chords(index: LibraryIndex, item: int, chosen: list[Candidate]) -> boo
 
 
 def scene_bounds(features: VideoFeatures) -> list[tuple[int, int]]:
+    """The scenes in whole seconds (the rows the embedding reads)."""
     return [(s.start_second, s.end_second) for s in features.scene_segments()]
+
+
+def scene_times(features: VideoFeatures, bounds: list[tuple[int, int]],
+                hits: Sequence[float] = ()) -> list[tuple[float, float]]:
+    """Each scene of ``bounds`` from cut to cut in media seconds: a scene that starts at second
+    ``s`` starts at the detected cut just before ``s`` (the feature rows start a scene at the
+    first whole second after its cut), or at that cut's hit point on the music's grid (``hits``,
+    the cuts as the grid snapped them: there the music changes); the last ends at the video's
+    end."""
+    cuts = sorted(c for c in features.cut_times if 0.0 < c < features.duration)
+    starts = []
+    for first, _ in bounds:
+        before = [c for c in cuts if first - 1.0 < c <= first + 1e-9]
+        start = before[-1] if before and first > 0 else float(first)
+        near = [h for h in hits if abs(h - start) <= _HIT_DISTANCE_S] if first > 0 else []
+        starts.append(min(near, key=lambda h: abs(h - start)) if near else start)
+    ends = [*starts[1:], float(features.duration)]
+    return list(zip(starts, ends, strict=True))
+
+
+def grid_hits(features: VideoFeatures, options: ArrangeOptions) -> list[float]:
+    """The cuts as the grid of ``options`` snaps them (what a render or temp track plays)."""
+    chords = [Chord(None)] * max(features.n_seconds, 1)
+    grid = build_grid(chords, features.duration, features.cut_times, None,
+                      options.grid_options())
+    return list(grid.cut_times)
+
+
+def beats_in(tempo: TempoMap, start: float, end: float) -> int:
+    """Whole beats of ``tempo`` in media ``[start, end)``: how many chords a scene can hold."""
+    return max(1, math.floor(tempo.beat_at(end) - tempo.beat_at(start) + 1e-6))
 
 
 def match_features(features: VideoFeatures, index: LibraryIndex, model: RetrievalEmbedding,
                    *, top: int = 5, per_scene: bool = True,
-                   scenes: list[tuple[int, int]] | None = None) -> MatchResult:
+                   scenes: list[tuple[int, int]] | None = None, key: Key = C_MAJOR,
+                   tempo: TempoMap | None = None, hits: Sequence[float] = ()) -> MatchResult:
     """Rank ``index`` for ``features``: whole video (pieces) and, if ``per_scene``, each scene
-    (excerpts)."""
+    (excerpts). Chords are spelt in ``key``; a scene's excerpts hold at most one chord per beat
+    of ``tempo`` (default: the default fixed tempo); scenes start at the cuts' ``hits`` on the
+    music's grid where given (:func:`grid_hits`), else at the detected cuts."""
     if len(index) == 0:
         raise LibraryError("the library index is empty")
     top = max(1, int(top))
+    tempo = tempo or TempoMap.constant(DEFAULT_TEMPO_BPM)
     rows = video_inputs(features.emotion, features.scene_offset, features.motion)
     bounds = scenes if scenes is not None else scene_bounds(features)
     clip, segs = encode(model, "video", [rows], [bounds if per_scene else []],
@@ -205,7 +258,7 @@ def match_features(features: VideoFeatures, index: LibraryIndex, model: Retrieva
             continue  # the corpora hold a few duplicates: list each piece once
         seen_pieces.add(index.items[i].digest)
         whole.append(_candidate(index, len(whole) + 1, item_scores[i], int(i), 0,
-                                index.items[i].n_seconds, whole_picture, False))
+                                index.items[i].n_seconds, whole_picture, key))
         if len(whole) == top:
             break
     result = MatchResult(label=label_of(model), video=features.source,
@@ -216,8 +269,10 @@ def match_features(features: VideoFeatures, index: LibraryIndex, model: Retrieva
     if per_scene and len(segs[0]):
         excerpt_emb = index.excerpt_embeddings.astype(np.float32)
         scores = excerpt_emb @ segs[0].T  # (E, S)
+        times = scene_times(features, bounds, hits)
         for column, (start, end) in enumerate(bounds):
             picture = _picture(features, start, end)
+            most = beats_in(tempo, *times[column])
             pool = np.argsort(-scores[:, column], kind="stable")[:_CANDIDATE_POOL]
             seen: set[int] = set()
             progressions: set[str] = set()
@@ -226,120 +281,16 @@ def match_features(features: VideoFeatures, index: LibraryIndex, model: Retrieva
                 item = int(index.excerpt_item[e])
                 candidate = _candidate(index, len(chosen) + 1, scores[e, column], item,
                                        int(index.excerpt_start[e]), int(index.excerpt_end[e]),
-                                       picture, True)
-                if item in seen or candidate.chords in progressions:
+                                       picture, key, most)
+                if item in seen or not candidate.chords or candidate.chords in progressions:
                     continue  # one excerpt per piece, and five different progressions
                 seen.add(item)
                 progressions.add(candidate.chords)
                 chosen.append(candidate)
                 if len(chosen) == top:
                     break
-            result.scenes.append(SceneMatch(start, end, chosen))
+            result.scenes.append(SceneMatch(*times[column], chosen))
     return result
-
-
-# ---------------------------------------------------------------------------------------------
-# Temp track
-
-
-def excerpt_chords(index: LibraryIndex, excerpt: str) -> tuple[np.ndarray, str]:
-    """The chord ids (normalised frame) of an excerpt id and its piece's mode."""
-    item_id, start, end = parse_excerpt_id(excerpt)
-    item = index.find(item_id)
-    chords = index.item_chords(item)
-    end = len(chords) if end < 0 else end
-    if not 0 <= start < end <= len(chords):
-        raise LibraryError(f"excerpt {excerpt!r} is outside {item_id} (0-{len(chords)} s)")
-    return chords[start:end], index.items[item].mode
-
-
-def stretch_per_second(chord_ids: np.ndarray, start: int, end: int) -> list[Chord]:
-    """An excerpt's per-second chords stretched (or squeezed) over the seconds ``[start, end)``."""
-    length = end - start
-    if length <= 0 or len(chord_ids) == 0:
-        return []
-    picks = np.minimum((np.arange(length) * len(chord_ids)) // length, len(chord_ids) - 1)
-    return [chord_from_id(int(chord_ids[i])) for i in picks]
-
-
-def chords_per_second(composition: Composition, n_seconds: int) -> list[Chord]:
-    """The chord sounding at each second's middle, moved back to the C major / A minor frame."""
-    spans = composition.chord_spans
-    out: list[Chord] = []
-    at = 0
-    for second in range(n_seconds):
-        instant = second + 0.5
-        while at + 1 < len(spans) and spans[at].end <= instant:
-            at += 1
-        chord = spans[at].chord if spans and spans[at].start <= instant < spans[at].end \
-            else Chord(None)
-        out.append(composition.key.to_normalised(chord))
-    return out
-
-
-def _arranged(chords: list[Chord], features: VideoFeatures, options: ArrangeOptions,
-              notes: list[str], facts: dict[str, str]) -> Composition:
-    composition = arrange(chords, motion=features.motion, scene_offset=features.scene_offset,
-                          emotion=features.emotion, cut_times=features.cut_times,
-                          duration=features.duration, options=options, notes=notes)
-    composition.provenance = dataclasses.replace(composition.provenance, facts=facts,
-                                                 source=str(features.source))
-    return composition
-
-
-def build_temp_track(result: MatchResult, index: LibraryIndex, features: VideoFeatures, *,
-                     key: Key = C_MAJOR, tempo_bpm: float = DEFAULT_TEMPO_BPM,
-                     choices: dict[int, str] | None = None) -> Composition:
-    """The best excerpt of each scene (or ``choices[scene] = excerpt id``) strung along the
-    scenes: stretched over each scene, arranged (pad + arpeggio) on the ``tempo_bpm`` grid with
-    changes on the cuts, in ``key``."""
-    if not result.scenes:
-        raise LibraryError("a temp track needs per-scene matches (run with per_scene)")
-    n = features.n_seconds
-    chords: list[Chord] = [Chord(None)] * n
-    facts = {"temp track": result.label}
-    for number, scene in enumerate(result.scenes):
-        chosen = (choices or {}).get(number)
-        if chosen is None:
-            if not scene.candidates:
-                continue
-            chosen = scene.candidates[0].excerpt_id
-        excerpt, _mode = excerpt_chords(index, chosen)
-        end = min(scene.end, n)
-        chords[scene.start:end] = stretch_per_second(excerpt, scene.start, end)
-        facts[f"scene {number + 1} ({scene.start}-{scene.end} s)"] = chosen
-    notes = [result.label, "temp track: library excerpts strung along the scenes, transposed to "
-             f"{key.name} and stretched to the {tempo_bpm:g} bpm grid; not generated"]
-    return _arranged(chords, features, ArrangeOptions(key=key, tempo_bpm=tempo_bpm), notes,
-                     facts)
-
-
-def write_temp_track(result: MatchResult, index: LibraryIndex, features: VideoFeatures,
-                     path: str | os.PathLike, *, key: Key = C_MAJOR,
-                     tempo_bpm: float = DEFAULT_TEMPO_BPM) -> Path:
-    composition = build_temp_track(result, index, features, key=key, tempo_bpm=tempo_bpm)
-    return write_midi(composition, path)
-
-
-def use_excerpt(composition: Composition, features: VideoFeatures, index: LibraryIndex,
-                excerpt: str, start: float, end: float, options: ArrangeOptions,
-                label: str) -> Composition:
-    """A new composition with the excerpt's chords stretched over media ``[start, end)`` and the
-    old chords elsewhere (the caller splices it in, as ``/v2m/regenerate`` does)."""
-    n = features.n_seconds
-    first, last = max(0, math.floor(start)), min(n, math.ceil(end))
-    if not 0 <= start < end or first >= last:
-        raise LibraryError(f"range must satisfy 0 <= start < end within the video "
-                           f"(0-{features.duration:g} s), got {start:g}..{end:g}")
-    excerpt_ids, _mode = excerpt_chords(index, excerpt)
-    chords = chords_per_second(composition, n)
-    chords[first:last] = stretch_per_second(excerpt_ids, first, last)
-    notes = [label, f"{first}-{last} s: chords of library excerpt {excerpt}, not generated"]
-    # the excerpt's progression plays as written: a bar-long harmonic rhythm would merge its
-    # chords when it is squeezed into a short range
-    options = dataclasses.replace(options, harmonic_rhythm="beat")
-    return _arranged(chords, features, options, notes,
-                     {**composition.provenance.facts, f"excerpt {first}-{last} s": excerpt})
 
 
 # ---------------------------------------------------------------------------------------------

@@ -285,7 +285,9 @@ def _train(train, val, config, embedding_config, say):
             optimiser.step()
             schedule.step()
             total += float(loss.detach())
-        metrics = evaluate_retrieval(model, val_pairs, seed=EVAL_SEED + 1)["embedding"]
+        # model selection as the shipped starter embedding was trained (equal lengths)
+        metrics = evaluate_retrieval(model, val_pairs, seed=EVAL_SEED + 1,
+                                     video_seconds=None)["embedding"]
         score = metrics["R@1"] + metrics["R@5"]
         history.append({"epoch": epoch, "loss": total / steps_per_epoch, **metrics,
                         "seconds": time.monotonic() - started})
@@ -316,28 +318,72 @@ def _metrics(ranks: np.ndarray) -> dict[str, float]:
 
 
 PACE_RATIO = 0.6  # the hand-written baseline's guess: cuts per chord change
+EVAL_VIDEO_SECONDS = 120
+"""Every derived evaluation video lasts this long (a window of its song's derived video, looped
+where the song is shorter), so the video's length says nothing about which song it came from."""
+
+
+def fixed_length(side: VideoSide, n: int, seconds: int, rng: np.random.Generator) -> VideoSide:
+    """``side[:n]`` cropped to a random ``seconds``-long window, or looped up to ``seconds`` (each
+    wrap is a cut): the length of the result carries no answer."""
+    if n >= seconds:
+        start = int(rng.integers(0, n - seconds + 1))
+        picks = np.arange(start, start + seconds)
+    else:
+        picks = np.arange(seconds) % n
+    offset = np.asarray(side.scene_offset, np.float32)[picks].copy()
+    offset[1:][picks[1:] == 0] = 1.0
+    return VideoSide(np.asarray(side.emotion)[picks], offset, np.asarray(side.motion)[picks],
+                     None if side.semantic is None else np.asarray(side.semantic)[picks])
+
+
+def _sides(pairs: Sequence[Pair], seed: int, video_seconds: int | None
+           ) -> tuple[list[VideoSide], list[int], list[int]]:
+    """Each pair's video side and the lengths ranked: a derived side gets ``video_seconds`` and
+    the whole song (``None``: both cut to the pair's length, as training validation does)."""
+    sides, video_lengths, music_lengths = [], [], []
+    for pair in pairs:
+        rng = np.random.default_rng(song_seed(pair.music.item_id, seed))
+        side = pair.video_side(rng)
+        if video_seconds is not None and pair.video is None:
+            side = fixed_length(side, pair.length, video_seconds, rng)
+            video_lengths.append(video_seconds)
+            music_lengths.append(pair.music.n_seconds)
+        else:
+            video_lengths.append(pair.length)
+            music_lengths.append(pair.length)
+        sides.append(side)
+    return sides, video_lengths, music_lengths
+
+
+def _quarter(values: np.ndarray, n: int, q: int) -> np.ndarray:
+    return values[q * n // 4:max((q + 1) * n // 4, q * n // 4 + 1)]
 
 
 def evaluate_retrieval(model, pairs: Sequence[Pair], seed: int = EVAL_SEED,
-                       random_draws: int = 100) -> dict[str, dict[str, float]]:
+                       random_draws: int = 100,
+                       video_seconds: int | None = EVAL_VIDEO_SECONDS
+                       ) -> dict[str, dict[str, float]]:
     """Whole-clip retrieval of each pair's music among all pairs' music, from its video side.
 
+    Derived video sides use a seed per song from ``seed`` (not a training one) and are cropped
+    or looped to ``video_seconds`` while the music is the whole song, so length carries no
+    answer (``None``: video and music both cut to the song's length, the length cue included).
+
     Rows: ``embedding`` (this model), ``random`` (mean over ``random_draws`` shuffles),
-    ``emotion histogram`` (L1 distance between the video's mean emotion and the music's
-    chord-quality emotion votes) and ``emotion + pace`` (that distance plus
-    ``|log cut rate − log(0.6 × chord change rate)|``) and ``emotion arc + pace`` (the emotion
-    distance taken per quarter of the clip, so the mood's course counts too). Derived video
-    sides use a seed per song from ``seed``, different from training.
+    ``length`` (``-|len_video - len_music|``: what length alone gives), ``emotion histogram`` (L1
+    distance between the video's mean emotion and the music's chord-quality emotion votes),
+    ``emotion + pace`` (plus ``|log cut rate − log(0.6 × chord change rate)|``) and ``emotion arc
+    + pace`` (the emotion distance taken per quarter of each side).
     """
     if len(pairs) < 2:
         raise RetrievalTrainingError("need at least 2 pairs to evaluate retrieval")
-    sides = [p.video_side(np.random.default_rng(song_seed(p.music.item_id, seed)))
-             for p in pairs]
-    lengths = [p.length for p in pairs]
-    video_rows = [s.rows()[:n] for s, n in zip(sides, lengths, strict=True)]
-    music_rows = [p.music_rows[:n] for p, n in zip(pairs, lengths, strict=True)]
+    sides, v_len, m_len = _sides(pairs, seed, video_seconds)
+    video_rows = [s.rows()[:n] for s, n in zip(sides, v_len, strict=True)]
+    music_rows = [p.music_rows[:n] for p, n in zip(pairs, m_len, strict=True)]
     semantic = [None if s.semantic is None else s.semantic[:n]
-                for s, n in zip(sides, lengths, strict=True)]
+                for s, n in zip(sides, v_len, strict=True)]
+    music_chords = [p.music.chord_ids[:n] for p, n in zip(pairs, m_len, strict=True)]
     empty: list[list[tuple[int, int]]] = [[] for _ in pairs]
     v_clip, _ = encode(model, "video", video_rows, empty, semantic)
     m_clip, _ = encode(model, "music", music_rows, empty)
@@ -346,32 +392,32 @@ def evaluate_retrieval(model, pairs: Sequence[Pair], seed: int = EVAL_SEED,
     random_rows = [_metrics(_ranks(rng.random((len(pairs), len(pairs)))))
                    for _ in range(random_draws)]
     results["random"] = {k: float(np.mean([r[k] for r in random_rows])) for k in random_rows[0]}
-    video_emotion = np.stack([s.emotion[:n].mean(axis=0) for s, n in zip(sides, lengths,
+    length_gap = np.abs(np.array(v_len, float)[:, None] - np.array(m_len, float)[None, :])
+    results["length"] = _metrics(_ranks(-length_gap))
+    video_emotion = np.stack([s.emotion[:n].mean(axis=0) for s, n in zip(sides, v_len,
                                                                           strict=True)])
-    music_emotion = np.stack([emotion_histogram(p.music.chord_ids[:n])
-                              for p, n in zip(pairs, lengths, strict=True)])
+    music_emotion = np.stack([emotion_histogram(c) for c in music_chords])
     emotion_distance = np.abs(video_emotion[:, None, :] - music_emotion[None, :, :]).sum(-1)
     results["emotion histogram"] = _metrics(_ranks(-emotion_distance))
     cut_rate = np.array([max(float(np.mean(s.scene_offset[1:n] <= 1.0)) if n > 1 else 0.0,
-                             1 / 60) for s, n in zip(sides, lengths, strict=True)])
-    change_rate = np.array([max(chord_change_rate(p.music.chord_ids[:n]) * PACE_RATIO, 1 / 60)
-                            for p, n in zip(pairs, lengths, strict=True)])
+                             1 / 60) for s, n in zip(sides, v_len, strict=True)])
+    change_rate = np.array([max(chord_change_rate(c) * PACE_RATIO, 1 / 60)
+                            for c in music_chords])
     pace_distance = np.abs(np.log(cut_rate)[:, None] - np.log(change_rate)[None, :])
     results["emotion + pace"] = _metrics(_ranks(-(emotion_distance + 0.5 * pace_distance)))
     arc_distance = np.zeros_like(emotion_distance)
     for q in range(4):
-        v_q = np.stack([s.emotion[q * n // 4:max((q + 1) * n // 4, q * n // 4 + 1)].mean(0)
-                        for s, n in zip(sides, lengths, strict=True)])
-        m_q = np.stack([emotion_histogram(p.music.chord_ids[q * n // 4:
-                                                            max((q + 1) * n // 4, q * n // 4 + 1)])
-                        for p, n in zip(pairs, lengths, strict=True)])
+        v_q = np.stack([_quarter(s.emotion, n, q).mean(0)
+                        for s, n in zip(sides, v_len, strict=True)])
+        m_q = np.stack([emotion_histogram(_quarter(c, len(c), q)) for c in music_chords])
         arc_distance += np.abs(v_q[:, None, :] - m_q[None, :, :]).sum(-1) / 4
     results["emotion arc + pace"] = _metrics(_ranks(-(arc_distance + 0.5 * pace_distance)))
     return results
 
 
 def format_table(results: dict[str, dict[str, float]], n_items: int) -> str:
-    lines = [f"whole-clip retrieval among {n_items} held-out items",
+    lines = [f"whole-clip retrieval among {n_items} held-out items (derived videos cropped or "
+             f"looped to {EVAL_VIDEO_SECONDS} s, music whole)",
              f"{'ranker':<20} {'R@1':>7} {'R@5':>7} {'R@10':>7} {'median rank':>12}"]
     for name, row in results.items():
         lines.append(f"{name:<20} {row['R@1']:>7.1%} {row['R@5']:>7.1%} {row['R@10']:>7.1%} "
