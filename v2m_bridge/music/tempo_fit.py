@@ -42,6 +42,7 @@ NEAR_FRAMES = 2.0
 NEAR_CREDIT = 0.4  # a near miss counts this much of a hit in the score
 DOWNBEAT_BONUS = 0.25  # extra credit (times the cut's weight) for a hit on a downbeat
 _EPS = 1e-6
+MIN_CUTS_TO_FIT = 2  # one cut says nothing about a tempo (any tempo puts it on a beat)
 
 
 class TempoFitError(V2MError, ValueError):
@@ -552,17 +553,19 @@ def fixed_tempo(bpm: float, cut_times: Sequence[float], strengths: Sequence[floa
 def fit_tempo(cut_times: Sequence[float], strengths: Sequence[float], fps: float,
               tempo_range: TempoRange | None = None, *, tempo_map: bool = False,
               beats_per_bar: int = 4, n_candidates: int = 5) -> TempoFit:
-    """``--tempo auto`` (one tempo) or ``--tempo auto --tempo-map``.
+    """``--tempo auto`` (one tempo; the default of ``render``) or ``--tempo auto --tempo-map``.
 
-    With no cuts the default tempo (clamped into the range) is used, and ``reason`` says so."""
+    With fewer than :data:`MIN_CUTS_TO_FIT` cuts the default tempo (clamped into the range) is
+    used, and ``reason`` says so."""
     tempo_range = tempo_range or TempoRange()
     cuts = _check_cuts(cut_times, fps)
-    if len(cuts) == 0:
+    if len(cuts) < MIN_CUTS_TO_FIT:
         bpm = tempo_range.clamp(DEFAULT_TEMPO_BPM)
-        candidate = evaluate(TempoMap.constant(bpm, beats_per_bar), [], [], fps)
+        candidate = evaluate(TempoMap.constant(bpm, beats_per_bar), cuts, strengths, fps)
+        why = ("no cuts were detected, so there is nothing to fit" if len(cuts) == 0 else
+               "only one cut was detected, and a tempo needs at least two to be fitted")
         return TempoFit("auto", candidate, (candidate,), fps, tempo_range,
-                        reason=f"no cuts were detected, so there is nothing to fit: using "
-                        f"the default tempo {bpm:g} bpm")
+                        reason=f"{why}: using the default tempo {bpm:g} bpm")
     singles = fit_single_tempo(cuts, strengths, fps, tempo_range, beats_per_bar, n_candidates)
     if not tempo_map:
         return TempoFit("auto", singles[0], tuple(singles), fps, tempo_range)
