@@ -261,7 +261,10 @@ class TempoMap:
 
     def bar_beat(self, beat: float) -> tuple[int, float]:
         """(bar, beat in bar), both 1-based, as a DAW shows them: beat position 0 is bar 1,
-        beat 1; with a pickup, bar 1 is the short first bar and bar 2 starts at ``pickup``."""
+        beat 1; with a pickup, bar 1 is the short first bar and bar 2 starts at ``pickup``.
+        Positions are taken to a millionth of a beat (times are kept to the microsecond), so a
+        bar line is never read as the end of the bar before it."""
+        beat = round(beat, 6)
         if self.pickup and beat < self.pickup - 1e-9:
             return 1, beat + 1
         bar, within = divmod(beat - self.pickup, self.beats_per_bar)
