@@ -39,6 +39,16 @@ def midi_exact_bpm(bpm: float, quarters_per_beat: float = 1.0) -> float:
     return 60_000_000 / (per_quarter * quarters_per_beat)
 
 
+def bpm_of_midi_tempo(microseconds_per_quarter: float) -> float:
+    """Quarter notes per minute of a MIDI set_tempo value."""
+    return 60_000_000 / microseconds_per_quarter
+
+
+def seconds_per_midi_tick(microseconds_per_quarter: float, ticks_per_quarter: int) -> float:
+    """Seconds one tick lasts under a MIDI set_tempo value (reading any MIDI file)."""
+    return microseconds_per_quarter / 1_000_000 / ticks_per_quarter
+
+
 class TempoMapError(V2MError, ValueError):
     """A tempo map that cannot be played (unordered segments, tempo out of range...)."""
 
@@ -258,6 +268,10 @@ class TempoMap:
 
     def seconds_per_beat_at(self, time_s: float) -> float:
         return self._segment_for_time(time_s).seconds_per_beat
+
+    def seconds_per_bar_at(self, time_s: float = 0.0) -> float:
+        """How long a full bar lasts at the tempo of ``time_s``."""
+        return self.beats_per_bar * self.seconds_per_beat_at(time_s)
 
     def bar_beat(self, beat: float) -> tuple[int, float]:
         """(bar, beat in bar), both 1-based, as a DAW shows them: beat position 0 is bar 1,
