@@ -228,6 +228,8 @@ def _tempo_facts(fit: TempoFit) -> dict[str, str]:
     chosen = fit.chosen
     how = {"fixed": "fixed", "kept": "kept from the earlier file",
            "auto": "fitted to the cuts", "map": "tempo map fitted to the cuts"}[fit.mode]
+    if fit.reason:  # a fit that had nothing to go on
+        how = "the default: too few cuts to fit"
     facts = {"tempo": f"{chosen.tempo_map.describe()} ({how})"}
     if chosen.cuts:
         facts["hits"] = (f"{chosen.hits} of {len(chosen.cuts)} cuts within 1 frame of a beat, "

@@ -117,7 +117,7 @@ class Session:
         state = clock.snapshot()
         position = float(state.position_at(self.monotonic()))
         composition = self.opened.composition
-        tempo, bar_beat = clock.tempo_bpm or 0.0, ""
+        tempo, bar_beat = clock.tempo_bpm or 0.0, "-"
         if composition is not None:
             media = max(position - self.opened.timeline_offset, 0.0)
             tempo = tempo or composition.tempo_map.tempo_at(media)

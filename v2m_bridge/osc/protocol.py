@@ -122,7 +122,7 @@ REQUESTS: tuple[Message, ...] = (
             "`/v2m/status`; then `/v2m/status` ~10 Hz", "register for replies and /v2m/status"),
     Message("/v2m/status", (), STATUS,
             "`/v2m/status s:transport f:pos f:bpm s:phase s:bar_beat` (bar_beat: \"13.2\" on "
-            "the music's tempo map; empty with nothing open)",
+            "the music's tempo map; `-` with nothing open)",
             "ask for /v2m/status now"),
     Message("/v2m/video/open", (_s("path"), _f("timeline_offset", True),
                                 Arg("s", "tempo", True)), READY,
