@@ -180,3 +180,60 @@ def test_the_feature_record_imports_without_torch_or_opencv():
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                             timeout=120, check=True)
     assert result.stdout.strip() == "[]"
+
+
+# --- one owner of musical time (issue 21) -----------------------------------------------------
+
+# The modules that may turn seconds into beats, bars or ticks with their own arithmetic: the
+# tempo map, and the tempo fit that searches tempos (it builds maps and scores them with numpy).
+TIME_OWNERS = {"v2m_bridge.music.tempo_map", "v2m_bridge.music.tempo_fit"}
+_CLOCK_CONSTANTS = {60, 1e6, 60e6}  # seconds per minute; microseconds per second
+_CLOCK_WORDS = ("bpm", "tempo", "beat", "tick", "bar")
+_CLOCK_ATTRIBUTES = {"seconds_per_beat", "seconds_per_bar"}
+
+
+def _words(node: ast.AST) -> list[str]:
+    return [name.lower() for child in ast.walk(node) for name in (
+        [child.id] if isinstance(child, ast.Name) else
+        [child.attr] if isinstance(child, ast.Attribute) else [])]
+
+
+def own_clock_arithmetic(source: str) -> list[str]:
+    """Expressions in ``source`` that convert between seconds and musical time themselves: a
+    product or quotient of 60 (or 1e6, 60e6) with a tempo, beat, tick or bar value, or a
+    seconds-per-beat/bar value."""
+    tree = ast.parse(source)
+    found = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Attribute) and node.attr in _CLOCK_ATTRIBUTES:
+            found.append(ast.unparse(node))
+        if not (isinstance(node, ast.BinOp) and isinstance(node.op, (ast.Mult, ast.Div))):
+            continue
+        constants = [side.value for side in (node.left, node.right)
+                     if isinstance(side, ast.Constant) and not isinstance(side.value, bool)
+                     and isinstance(side.value, (int, float))]
+        if any(value in _CLOCK_CONSTANTS for value in constants) and any(
+                word in name for name in _words(node) for word in _CLOCK_WORDS):
+            found.append(ast.unparse(node))
+    return found
+
+
+def test_only_the_tempo_map_converts_seconds_to_musical_time():
+    offenders = {}
+    for name, path in package_modules().items():
+        if name in TIME_OWNERS:
+            continue
+        found = own_clock_arithmetic(path.read_text(encoding="utf-8"))
+        if found:
+            offenders[name] = found
+    assert not offenders, ("ask the TempoMap (v2m_bridge.music.tempo_map) instead of converting "
+                           f"seconds and beats here: {offenders}")
+
+
+def test_the_clock_rule_finds_home_made_conversions():
+    assert own_clock_arithmetic("bar = 60.0 / bpm * beats_per_bar")
+    assert own_clock_arithmetic("q = seconds * composition.tempo_bpm / 60.0")
+    assert own_clock_arithmetic("step = grid.seconds_per_beat * 0.25")
+    assert own_clock_arithmetic("ticks = round(t * tempo / 60 * 480)")
+    assert not own_clock_arithmetic("minutes = hours * 60 + minutes")
+    assert not own_clock_arithmetic("rate = 60.0 * changes / seconds")

@@ -203,7 +203,7 @@ def test_overflowing_numbers_are_refused_and_status_keeps_working(daemon, client
     assert daemon.reaper_clock.tempo_bpm is None
     for _ in range(3):
         client.send("/v2m/status")
-        _mode, position, _bpm, phase = client.wait_for("/v2m/status")
+        _mode, position, _bpm, phase, _bar_beat = client.wait_for("/v2m/status")
         assert phase == "ready" and abs(position) < 1e7
 
 

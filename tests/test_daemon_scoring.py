@@ -8,6 +8,8 @@ import pytest
 from live_helpers import TINY_AMT, VIDEOS, in_process_daemon
 from shared_data import skip_reason
 
+from v2m_bridge.options import TempoSetting
+
 MONTAGE = VIDEOS / "montage_cc0_4shots.mp4"  # cuts at 5, 11 and 17 s
 
 
@@ -34,7 +36,8 @@ def test_open_with_tempo_auto_map_then_regenerate_answers_the_bars(daemon, clien
     opened = daemon.session.composition
     fit = opened.tempo_fit
     assert fit.mode == "map" and fit.chosen.hits == 3
-    assert daemon.session.settings.tempo == "auto map"  # kept for the next open
+    # kept for the next open, parsed once
+    assert daemon.session.settings.tempo == TempoSetting.parse("auto map")
     old_events = list(opened.events)
 
     client.send("/v2m/seed", 4)
@@ -76,3 +79,21 @@ def test_tempo_and_rhythm_settings(daemon, client):
     assert composition.grid.harmonic_rhythm == "2bars"
     assert composition.tempo_fit.mode == "auto"
     assert 70 <= composition.tempo_map.main_bpm() <= 140
+
+
+def test_open_follows_reapers_tempo_unless_a_tempo_is_set(daemon, client):
+    """Issue 21: while the daemon follows Reaper's transport, a video opened without a tempo
+    setting gets Reaper's tempo (the music sits on the project's grid); a set tempo wins."""
+    client.send("/v2m/hello", "test", client.port)
+    client.wait_for("/v2m/status")
+    client.send("/tempo/raw", 97.0)  # Reaper's feedback: the daemon now follows Reaper
+    client.send("/v2m/video/open", str(MONTAGE))
+    client.wait_for("/v2m/ready", timeout=60)
+    fit = daemon.session.composition.tempo_fit
+    assert fit.mode == "fixed"  # the tempo as a MIDI file can hold it (whole microseconds)
+    assert daemon.session.composition.tempo_map.tempos == [pytest.approx(97.0, abs=1e-3)]
+    client.send("/v2m/tempo", 120)
+    assert client.wait_for("/v2m/ok") == ("/v2m/tempo",)
+    client.send("/v2m/video/open", str(MONTAGE))
+    client.wait_for("/v2m/ready", timeout=60)
+    assert daemon.session.composition.tempo_map.tempos == [120.0]

@@ -19,6 +19,7 @@ from v2m_bridge.daemon.live_frames import (
 )
 from v2m_bridge.daemon.scheduler import merge_from
 from v2m_bridge.music.events import ARP_CHANNEL, CHORDS_CHANNEL, NoteEvent
+from v2m_bridge.music.tempo_map import TempoMap
 from v2m_bridge.options import RenderOptions
 
 
@@ -195,9 +196,9 @@ def test_long_sessions_slide_the_model_window(amt):
 
 
 def test_bar_period():
-    assert bar_period_s(120, 4) == 2
-    assert bar_period_s(100, 4) == 12
-    assert bar_period_s(60, 3) == 3
+    assert bar_period_s(TempoMap.constant(120, 4)) == 2
+    assert bar_period_s(TempoMap.constant(100, 4)) == 12
+    assert bar_period_s(TempoMap.constant(60, 3)) == 3
 
 
 # --- the scheduler's live merge ------------------------------------------------------------------

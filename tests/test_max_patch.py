@@ -450,7 +450,7 @@ def test_a_running_daemon_answers_the_patch_s_settings():
             else:
                 client.send(address, *args)
                 if address == "/v2m/status":
-                    assert len(client.wait_for("/v2m/status")) == 4
+                    assert len(client.wait_for("/v2m/status")) == 5  # ... phase bar_beat
                 else:  # an /v2m/error reply fails wait_for with its message
                     assert client.wait_for("/v2m/ok") == (address,)
     finally:

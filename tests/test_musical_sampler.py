@@ -15,11 +15,13 @@ from v2m_bridge.model.musical import (
     MAJOR_SCALE,
     HarmonicRhythm,
     activity,
-    change_plan,
     in_key_share,
     in_scale_mask,
+    plan_for_seconds,
     scale_of_chords,
 )
+from v2m_bridge.music.grid import GridOptions, plan_chord_changes
+from v2m_bridge.music.tempo_map import TempoMap
 from v2m_bridge.options import RenderOptions
 from v2m_bridge.pipeline import ChordModel, compose_features
 from v2m_bridge.vocab import parse_chord, parse_chords, parse_key
@@ -41,6 +43,17 @@ def busy(seconds: int, every: int = 3) -> tuple[np.ndarray, np.ndarray]:
     return offsets, np.full(seconds, 30.0, np.float32)
 
 
+def change_plan(offsets: np.ndarray, motion: np.ndarray, rhythm: HarmonicRhythm, seed: int,
+                bpm: float = 120.0) -> np.ndarray:
+    """Per second: a new chord starts (the grid's plan at ``bpm`` in 4/4, as the sampler gets
+    it); cuts at the seconds whose scene offset is 1."""
+    n = len(offsets)
+    cuts = [float(s) for s in range(1, n) if offsets[s] == 1.0]
+    grid = GridOptions(tempo_bpm=bpm, tempo_map=TempoMap.constant(bpm))
+    times = plan_chord_changes(float(n), cuts, offsets, motion, grid, rhythm, seed)
+    return np.array(plan_for_seconds(times, n), dtype=bool)
+
+
 def _biased_model(*names: str, bias: float = 8.0) -> AMT:
     torch.manual_seed(0)
     amt = AMT(TINY).eval()
@@ -54,7 +67,7 @@ def _biased_model(*names: str, bias: float = 8.0) -> AMT:
 
 
 def test_calm_changes_only_on_bar_lines_and_never_holds_past_the_limit():
-    rhythm = HarmonicRhythm(tempo_bpm=120)  # a bar = 2 s
+    rhythm = HarmonicRhythm()  # at 120 bpm a bar = 2 s
     for seed in range(10):
         plan = change_plan(*calm(120), rhythm, seed)
         assert plan[0]
@@ -63,8 +76,8 @@ def test_calm_changes_only_on_bar_lines_and_never_holds_past_the_limit():
 
 
 def test_bar_lines_follow_the_tempo():
-    plan = change_plan(*calm(120), HarmonicRhythm(tempo_bpm=80, calm_change_prob=1.0,
-                                                      busy_change_prob=1.0), 0)
+    plan = change_plan(*calm(120), HarmonicRhythm(calm_change_prob=1.0, busy_change_prob=1.0),
+                       0, bpm=80)
     # a bar of 4 beats at 80 bpm is 3 s: changes at 3, 6, 9, ...
     assert list(np.flatnonzero(plan)[:5]) == [0, 3, 6, 9, 12]
 

@@ -52,7 +52,9 @@ def test_the_readme_names_every_reaper_feedback_address():
 
 def test_signatures_follow_the_arguments():
     # issue 13: an optional tempo after the offset
-    assert protocol.MESSAGES["/v2m/video/open"].signatures == ("s", "sf", "sfs")
+    assert protocol.MESSAGES["/v2m/video/open"].signatures == ("s", "sf", "sfs", "sff")
+    # issue 21: a tempo as text or as a number (Max and liblo send numbers)
+    assert protocol.MESSAGES["/v2m/tempo"].signatures == ("s", "f")
     assert protocol.MESSAGES["/v2m/live/start"].signatures == ("", "f", "ff")
     assert protocol.MESSAGES["/play"].signatures == ("", "f")
     assert [len(s) for s in protocol.MESSAGES["/v2m/live/frame"].signatures] == [7, 13, 775, 781]

@@ -35,7 +35,7 @@ PD_PATCH = REPO / "max_patch" / "v2m_bridge.pd"
 VIDEO = VIDEOS / "flower.mp4"
 
 # what each reply carries, as OSC type tags (README's OSC table)
-REPLY_TYPES = {"/v2m/status": "sffs", "/v2m/progress": "sf", "/v2m/ready": "sf",
+REPLY_TYPES = {"/v2m/status": "sffss", "/v2m/progress": "sf", "/v2m/ready": "sf",
                "/v2m/ok": "s", "/v2m/error": "ss", "/v2m/chord": "sf",
                "/v2m/render/done": "s"}
 
@@ -282,7 +282,7 @@ def _number(text: str) -> float:
 
 
 # what the patch prints for each reply: [oscparse] makes strings symbols and numbers floats
-PD_REPLY_PARSERS = {"status": (str, _number, _number, str), "progress": (str, _number),
+PD_REPLY_PARSERS = {"status": (str, _number, _number, str, str), "progress": (str, _number),
                     "ready": (str, _number), "ok": (str,), "chord": (str, _number),
                     "render": (str, str)}
 

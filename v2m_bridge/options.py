@@ -9,12 +9,19 @@ when a render runs. Each value is checked once, by the code that owns it: the ke
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
-from v2m_bridge.config import DEFAULT_HARMONIC_RHYTHM, DEFAULT_KEY, DEFAULT_TEMPO_BPM
+from v2m_bridge.config import (
+    DEFAULT_HARMONIC_RHYTHM,
+    DEFAULT_KEY,
+    DEFAULT_TEMPO_BPM,
+    MAX_TEMPO_BPM,
+    MIN_TEMPO_BPM,
+)
 from v2m_bridge.emotion import emotion_curve, parse_emotion_points
 from v2m_bridge.errors import V2MError
 from v2m_bridge.music.arrangement import ArrangeOptions
@@ -25,27 +32,65 @@ from v2m_bridge.vocab import Chord, Key, parse_chords, parse_key
 SAMPLERS = ("musical", "official")
 
 
-def parse_tempo_setting(text: str) -> dict[str, object]:
-    """The daemon's tempo setting as :class:`RenderOptions` fields: ``"96"`` (fixed),
-    ``"auto"``, ``"auto map"``, ``"auto 70:140"``, ``"auto map 60:120"``; empty: the default.
+@dataclass(frozen=True)
+class TempoSetting:
+    """A tempo as a user gives it (``--tempo``, ``/v2m/tempo``), parsed once: a fixed bpm, or
+    a fit to the cuts. Nothing after this sees "auto" or a number as text."""
 
-    Raises:
-        V2MError: for anything else (the range itself is checked by RenderOptions)."""
-    words = text.strip().lower().split()
-    if not words:
-        return {"tempo_bpm": DEFAULT_TEMPO_BPM, "tempo_map": False, "tempo_range": None}
-    if words[0] != "auto":
-        if len(words) == 1:
-            return {"tempo_bpm": words[0], "tempo_map": False, "tempo_range": None}
-    else:
-        rest = words[1:]
-        tempo_map = bool(rest) and rest[0] == "map"
-        rest = rest[1:] if tempo_map else rest
-        if len(rest) <= 1:
-            return {"tempo_bpm": "auto", "tempo_map": tempo_map,
-                    "tempo_range": rest[0] if rest else None}
-    raise V2MError(f"tempo must be BPM, 'auto', 'auto map', 'auto LOW:HIGH' or "
-                   f"'auto map LOW:HIGH', got {text!r}")
+    bpm: float | None = None  # None: fitted to the cuts
+    tempo_map: bool = False  # the fit may change tempo gently
+    tempo_range: TempoRange | None = None  # what the fit searches; None: the default range
+    given: bool = False  # False: the default (the daemon then follows a DAW's tempo if any)
+
+    @classmethod
+    def parse(cls, value: str | float | None) -> TempoSetting:
+        """``96`` or ``96.0`` (as Max and liblo send numbers), ``"96"`` (fixed), ``"auto"``,
+        ``"auto map"``, ``"auto 70:140"``, ``"auto map 60:120"``; empty or None: the default
+        (fitted to the cuts).
+
+        Raises:
+            V2MError: for anything else, or a tempo or range out of bounds."""
+        if value is None:
+            return cls()
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            return cls(_checked_bpm(float(value)), given=True)
+        if not isinstance(value, str):
+            raise V2MError(f"tempo must be a number of bpm or text, got {value!r}")
+        words = value.strip().lower().split()
+        if not words:
+            return cls()
+        if words[0] != "auto":
+            if len(words) == 1:
+                try:
+                    return cls(_checked_bpm(float(words[0])), given=True)
+                except ValueError:
+                    pass
+        else:
+            rest = words[1:]
+            tempo_map = bool(rest) and rest[0] == "map"
+            rest = rest[1:] if tempo_map else rest
+            if len(rest) <= 1:
+                return cls(None, tempo_map, TempoRange.parse(rest[0]) if rest else None, True)
+        raise V2MError(f"tempo must be BPM, 'auto', 'auto map', 'auto LOW:HIGH' or "
+                       f"'auto map LOW:HIGH', got {value!r}")
+
+    def render_fields(self) -> dict[str, object]:
+        """The :class:`RenderOptions` fields of this setting."""
+        return {"tempo_bpm": self.bpm, "tempo_map": self.tempo_map,
+                "tempo_range": self.tempo_range}
+
+
+def _checked_bpm(bpm: float) -> float:
+    if not (math.isfinite(bpm) and MIN_TEMPO_BPM <= bpm <= MAX_TEMPO_BPM):
+        raise V2MError(f"tempo must be between {MIN_TEMPO_BPM:g} and {MAX_TEMPO_BPM:g} bpm, "
+                       f"got {bpm:g}")
+    return bpm
+
+
+def parse_tempo_setting(value: str | float | None) -> dict[str, object]:
+    """The daemon's tempo setting as :class:`RenderOptions` fields (see
+    :meth:`TempoSetting.parse`)."""
+    return TempoSetting.parse(value).render_fields()
 
 
 @dataclass(frozen=True)
@@ -56,7 +101,9 @@ class RenderOptions:
     primer: str = ""
     emotion: str | None = None
     seed: int | None = None  # None: a random seed, recorded in the output
-    tempo_bpm: float | str = DEFAULT_TEMPO_BPM  # or "auto": fitted to the cuts
+    # a number (fixed), or None / "auto" (the default): fitted to the cuts; a float or None
+    # after parsing
+    tempo_bpm: float | str | None = None
     checkpoint: str | Path | None = None  # AMT; None: the shipped starter model
     regression_checkpoint: str | Path | None = None  # None: heuristic dynamics
     cut_align: bool = True
@@ -80,7 +127,8 @@ class RenderOptions:
         object.__setattr__(self, "_emotion_points",
                            parse_emotion_points(self.emotion) if self.emotion else None)
         object.__setattr__(self, "_arrange", ArrangeOptions(
-            key=self.key, tempo_bpm=DEFAULT_TEMPO_BPM if self.tempo_auto else self.tempo_bpm,
+            key=self.key,
+            tempo_bpm=DEFAULT_TEMPO_BPM if self.tempo_bpm is None else self.tempo_bpm,
             cut_align=self.cut_align, register=self.register,
             harmonic_rhythm=self.harmonic_rhythm))  # raises GridError / RegisterError
         if self.sampler not in SAMPLERS:
@@ -93,14 +141,18 @@ class RenderOptions:
         if isinstance(tempo, str):
             text = tempo.strip().lower()
             if text == "auto":
-                tempo = "auto"
+                tempo = None
             else:
                 try:
                     tempo = float(text)
                 except ValueError:
                     raise V2MError(f"--tempo must be a number of bpm or 'auto', got "
                                    f"{self.tempo_bpm!r}") from None
-            object.__setattr__(self, "tempo_bpm", tempo)
+        elif tempo is not None:
+            if isinstance(tempo, bool) or not isinstance(tempo, (int, float)):
+                raise V2MError(f"--tempo must be a number of bpm or 'auto', got {tempo!r}")
+            tempo = float(tempo)
+        object.__setattr__(self, "tempo_bpm", tempo)
         if self.tempo_range is not None and not isinstance(self.tempo_range, TempoRange):
             value = (TempoRange.parse(self.tempo_range) if isinstance(self.tempo_range, str)
                      else TempoRange(*self.tempo_range))
@@ -115,8 +167,8 @@ class RenderOptions:
 
     @property
     def tempo_auto(self) -> bool:
-        """The tempo is fitted to the cuts (``--tempo auto``)."""
-        return self.tempo_bpm == "auto"
+        """The tempo is fitted to the cuts (``--tempo auto``, and the default)."""
+        return self.tempo_bpm is None
 
     @property
     def search_range(self) -> TempoRange:

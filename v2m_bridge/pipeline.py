@@ -31,8 +31,9 @@ from v2m_bridge.model.generate import (
     musical_options,
 )
 from v2m_bridge.model.loading import ChordModel, load_chord_model
-from v2m_bridge.music.arrangement import Composition, arrange
+from v2m_bridge.music.arrangement import ArrangeOptions, Composition, arrange
 from v2m_bridge.music.dynamics import Dynamics, dynamics_from_regression
+from v2m_bridge.music.grid import plan_chord_changes
 from v2m_bridge.music.hits import cut_strengths
 from v2m_bridge.music.reroll import (
     RerollError,
@@ -86,11 +87,21 @@ def choose_tempo(features: VideoFeatures, options: RenderOptions,
     if reroll is not None and reroll.keep_tempo:
         candidate = evaluate(reroll.kept.tempo_map, features.cut_times, strengths, features.fps)
         return TempoFit("kept", candidate, (candidate,), features.fps)
+    if reroll is not None:  # a new tempo: the kept bars keep their metre and pickup
+        beats_per_bar = reroll.kept.beats_per_bar
     if options.tempo_auto:
-        return fit_tempo(features.cut_times, strengths, features.fps, options.search_range,
-                         tempo_map=options.tempo_map, beats_per_bar=beats_per_bar)
-    return fixed_tempo(float(options.tempo_bpm), features.cut_times, strengths, features.fps,
-                       beats_per_bar)
+        fit = fit_tempo(features.cut_times, strengths, features.fps, options.search_range,
+                        tempo_map=options.tempo_map, beats_per_bar=beats_per_bar)
+    else:
+        fit = fixed_tempo(float(options.tempo_bpm), features.cut_times, strengths,
+                          features.fps, beats_per_bar)
+    if reroll is not None:
+        kept = reroll.kept.tempo_map
+        candidate = evaluate(fit.tempo_map.with_bars(kept.beats_per_bar, kept.pickup,
+                                                     kept.beat_unit),
+                             features.cut_times, strengths, features.fps)
+        fit = dataclasses.replace(fit, chosen=candidate, candidates=(candidate,))
+    return fit
 
 
 def compose(video_path: str | os.PathLike, options: RenderOptions,
@@ -119,17 +130,29 @@ def compose(video_path: str | os.PathLike, options: RenderOptions,
 
 
 def generation_options(options: RenderOptions, seed: int, override: np.ndarray | None,
-                       primer: tuple = (), tempo_bpm: float | None = None) -> GenerationOptions:
+                       primer: tuple = (), change_times: tuple[float, ...] | None = None,
+                       ) -> GenerationOptions:
     """The sampler a render uses: the musical one (grid decides when, model decides which,
     key kept) unless ``options.sampler == "official"`` (one draw per second, at most 2
     repeats, as the official code). ``primer``: the chords to start from (the user's, or the
-    kept chords before a re-rolled range); ``tempo_bpm``: where the bar lines fall."""
+    kept chords before a re-rolled range); ``change_times``: when chords change, planned on
+    the render's grid (:func:`plan_changes_for`)."""
     if options.sampler == "official":
         return GenerationOptions(key=options.key, primer=primer, seed=seed,
                                  emotion_override=override)
     return musical_options(key=options.key, primer=primer, seed=seed,
-                           emotion_override=override,
-                           tempo_bpm=options.tempo_bpm if tempo_bpm is None else tempo_bpm)
+                           emotion_override=override, change_times=change_times)
+
+
+def plan_changes_for(features: VideoFeatures, options: RenderOptions,
+                     arrange_options: ArrangeOptions, seed: int) -> tuple[float, ...] | None:
+    """When chords change (media seconds), planned on the render's grid and tempo map, for
+    the musical sampler with cut-aligned harmony; None otherwise (the grid then takes the
+    longest model chord of each span, or one per second)."""
+    if options.sampler == "official" or not arrange_options.cut_align:
+        return None
+    return plan_chord_changes(features.duration, features.cut_times, features.scene_offset,
+                              features.motion, arrange_options.grid_options(), seed=seed)
 
 
 def compose_features(features: VideoFeatures, options: RenderOptions,
@@ -154,8 +177,13 @@ def compose_features(features: VideoFeatures, options: RenderOptions,
     primer = (tuple(kept_primer(reroll.kept, plan, tempo_map))
               if reroll is not None and plan is not None else options.primer_chords)
 
+    arrange_options = dataclasses.replace(
+        options.arrange_options, tempo_bpm=tempo_map.main_bpm(features.duration),
+        beats_per_bar=tempo_map.beats_per_bar, tempo_map=tempo_map)
+    change_times = plan_changes_for(features, options, arrange_options, seed)
+
     chords_started = time.perf_counter()
-    generation = generation_options(options, seed, override, primer, tempo_map.main_bpm())
+    generation = generation_options(options, seed, override, primer, change_times)
     chords = generate_chords(model.amt, ConditioningInputs.from_features(features), generation,
                              progress=_scaled(progress, _FEATURES_SHARE, _CHORDS_SHARE))
     dynamics = (regression_dynamics(options.regression_checkpoint, features, model.amt.device)
@@ -163,15 +191,11 @@ def compose_features(features: VideoFeatures, options: RenderOptions,
 
     arrange_started = time.perf_counter()
     emotion = features.emotion if override is None else override
-    arrange_options = dataclasses.replace(
-        options.arrange_options, tempo_bpm=tempo_map.main_bpm(features.duration),
-        tempo_map=None if tempo_map.is_plain and tempo_map.tempos == [options.tempo_bpm]
-        else tempo_map)
     notes = _notes(features, model) + ([tempo_fit.reason] if tempo_fit.reason else [])
     composition = arrange(
         chords, motion=features.motion, scene_offset=features.scene_offset,
         emotion=np.asarray(emotion), cut_times=features.cut_times, duration=features.duration,
-        options=arrange_options, dynamics=dynamics, notes=notes)
+        options=arrange_options, dynamics=dynamics, notes=notes, change_times=change_times)
     composition.tempo_fit = tempo_fit
     facts = {**_facts(features, options, model, composition, seed), **identity,
              **_tempo_facts(tempo_fit)}
@@ -204,6 +228,8 @@ def _tempo_facts(fit: TempoFit) -> dict[str, str]:
     chosen = fit.chosen
     how = {"fixed": "fixed", "kept": "kept from the earlier file",
            "auto": "fitted to the cuts", "map": "tempo map fitted to the cuts"}[fit.mode]
+    if fit.reason:  # a fit that had nothing to go on
+        how = "the default: too few cuts to fit"
     facts = {"tempo": f"{chosen.tempo_map.describe()} ({how})"}
     if chosen.cuts:
         facts["hits"] = (f"{chosen.hits} of {len(chosen.cuts)} cuts within 1 frame of a beat, "

@@ -79,7 +79,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         help="random seed for every video (default: random per video, recorded "
                         "in the manifest and the MIDI file)")
     render.add_argument("--tempo", type=float, default=_DEFAULTS.tempo_bpm, metavar="BPM",
-                        help="tempo (default: %(default)g)")
+                        help="fixed tempo (default: fitted to each video's cuts, 120 with fewer "
+                        "than two cuts)")
     render.add_argument("--checkpoint", type=Path, default=None, help="AMT checkpoint")
     render.add_argument("--regression-checkpoint", type=Path, default=None,
                         help="bi-GRU note density/loudness checkpoint")

@@ -51,8 +51,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         help="random seed; the same seed and inputs give the same file "
                         "(default: random, printed)")
     parser.add_argument("--tempo", default=None, metavar="BPM|auto",
-                        help="tempo in beats per minute, or 'auto' to fit it to the cuts (default: "
-                        f"{DEFAULT_TEMPO_BPM:g}, or the tempo map of the --keep file)")
+                        help="tempo in beats per minute, or 'auto' to fit it to the cuts "
+                        "(default: auto, which falls back to "
+                        f"{DEFAULT_TEMPO_BPM:g} when the video has fewer than two cuts; with "
+                        "--keep, the tempo map of the kept file). "
+                        f"--tempo {DEFAULT_TEMPO_BPM:g} gives a plain fixed tempo")
     parser.add_argument("--tempo-range", default=None, metavar="LOW:HIGH",
                         help="tempos --tempo auto searches (default: "
                         f"{DEFAULT_TEMPO_RANGE[0]:g}:{DEFAULT_TEMPO_RANGE[1]:g})")
@@ -150,7 +153,7 @@ def run_render(args: argparse.Namespace) -> int:
 
     reroll = _reroll_request(args)
     key = args.key or (reroll.kept.key.name if reroll is not None else DEFAULT_KEY)
-    tempo = args.tempo or ("auto" if args.tempo_map else DEFAULT_TEMPO_BPM)
+    tempo = args.tempo  # None: fitted to the cuts (the default)
     options = RenderOptions(key=key, primer=args.primer, emotion=args.emotion,
                             seed=args.seed, tempo_bpm=tempo, checkpoint=args.checkpoint,
                             regression_checkpoint=args.regression_checkpoint,

@@ -20,12 +20,14 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from v2m_bridge.config import DEFAULT_TEMPO_BPM
 from v2m_bridge.daemon.live_frames import SecondFeatures, neutral_second
 from v2m_bridge.features import scene_offsets_from_cuts
 from v2m_bridge.model.amt import AMT
 from v2m_bridge.model.generate import ConditioningInputs, GenerationOptions, next_chord
 from v2m_bridge.music.arrangement import arrange
 from v2m_bridge.music.events import NoteEvent
+from v2m_bridge.music.tempo_map import TempoMap
 from v2m_bridge.options import RenderOptions
 from v2m_bridge.vocab import Chord
 
@@ -36,16 +38,19 @@ CONTEXT_S = 64
 MAX_BAR_PERIOD_S = 32
 
 
-def bar_period_s(tempo_bpm: float, beats_per_bar: int) -> int:
-    """The fewest whole seconds holding a whole number of bars (2 at 120 bpm in 4/4, 12 at
-    100 bpm), so windows starting on multiples of it share one bar grid. Tempos without such a
-    period under :data:`MAX_BAR_PERIOD_S` use that, and the grid may shift when a window moves."""
-    bar = 60.0 / tempo_bpm * beats_per_bar
-    for seconds in range(1, MAX_BAR_PERIOD_S):
-        bars = seconds / bar
-        if abs(bars - round(bars)) < 1e-6:
-            return seconds
-    return MAX_BAR_PERIOD_S
+def bar_period_s(tempo: TempoMap) -> int:
+    """The fewest whole seconds holding a whole number of bars of the live tempo (2 at 120 bpm
+    in 4/4, 12 at 100 bpm), so windows starting on multiples of it share one bar grid. Tempos
+    without such a period under :data:`MAX_BAR_PERIOD_S` use that, and the grid may shift when
+    a window moves."""
+    return tempo.whole_bar_period(MAX_BAR_PERIOD_S) or MAX_BAR_PERIOD_S
+
+
+def live_tempo_map(options: RenderOptions) -> TempoMap:
+    """The live session's tempo map: the fixed tempo asked for, else the default tempo (a live
+    session cannot fit a tempo to cuts it has not seen yet)."""
+    bpm = options.tempo_bpm if options.tempo_bpm is not None else DEFAULT_TEMPO_BPM
+    return TempoMap.constant(bpm, options.arrange_options.beats_per_bar)
 
 
 def warm_up(amt: AMT, options: RenderOptions) -> None:
@@ -99,8 +104,10 @@ class LiveComposer:
         self.origin = origin
         self.generator = generator
         self.generation = GenerationOptions(key=options.key, primer=options.primer_chords)
-        self.arrange_options = options.arrange_options
-        self.period = bar_period_s(options.tempo_bpm, self.arrange_options.beats_per_bar)
+        self.tempo = live_tempo_map(options)  # beat 0 at the session's origin
+        self.arrange_options = dataclasses.replace(
+            options.arrange_options, tempo_bpm=self.tempo.main_bpm(), tempo_map=self.tempo)
+        self.period = bar_period_s(self.tempo)
         self.window = min(amt.config.max_sequence_chord, amt.config.max_sequence_video,
                           CONTEXT_S)
         self.chords: list[Chord] = self.generation.normalised_primer()  # [i]: second origin + i
@@ -164,8 +171,8 @@ class LiveComposer:
             self.chords.append(self._next_chord([*self.seconds, partial]))
         # from the cut as the grid snaps it, so the new plan starts with the change or re-strike
         grid = self.arrange_options.grid_options()
-        snap = grid.seconds_per_beat * grid.cut_snap_beats
-        snapped = self.origin + round((media_time - self.origin) / snap) * snap
+        snapped = self.origin + self.tempo.snap_time(media_time - self.origin,
+                                                     grid.cut_snap_beats)
         return self._update(max(snapped, float(self.origin)))
 
     # --- model and arrangement -----------------------------------------------------------------

@@ -294,6 +294,10 @@ class LiveMode:
     def _compose_counted(self, run: LiveRun, job: ComposeJob) -> None:
         try:
             self._compose(run, job)
+        except Exception as err:  # said, never silent; the worker logs it (issue 21, case 2)
+            self.context.clients.tell(run.sender, "/v2m/error", LIVE_ADDRESS,
+                                      f"the live step failed: {err!r}")
+            raise
         finally:
             with self._lock:
                 run.queued -= 1

@@ -17,7 +17,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from v2m_bridge.config import MAX_POSITION_S
+from v2m_bridge.config import MAX_POSITION_S, MAX_TEMPO_BPM, MIN_TEMPO_BPM
 from v2m_bridge.daemon.backend import ModelBackend, ProgressCallback
 from v2m_bridge.daemon.clients import Clients
 from v2m_bridge.daemon.clock_control import ClockControl, check_position
@@ -110,14 +110,29 @@ class Session:
 
     # --- status and housekeeping (OSC thread) --------------------------------------------------
 
-    def status_args(self) -> tuple[str, float, float, str]:
+    def status_args(self) -> tuple[str, float, float, str, str]:
+        """Transport, position, bpm, phase and the bar.beat of the position: the DAW's tempo
+        when one is followed, else the opened music's tempo map at that point."""
         clock = self.scheduler.clock
         state = clock.snapshot()
+        position = float(state.position_at(self.monotonic()))
         composition = self.opened.composition
-        tempo = clock.tempo_bpm or (composition.tempo_bpm if composition else 0.0)
+        tempo, bar_beat = clock.tempo_bpm or 0.0, "-"
+        if composition is not None:
+            media = max(position - self.opened.timeline_offset, 0.0)
+            tempo = tempo or composition.tempo_map.tempo_at(media)
+            bar_beat = composition.tempo_map.position_label(media)
         phase = self.busy or ("live" if self.live.active else
                               "ready" if composition is not None else "idle")
-        return state.mode, float(state.position_at(self.monotonic())), float(tempo), phase
+        return state.mode, position, float(tempo), phase, bar_beat
+
+    def daw_tempo(self) -> float | None:
+        """The tempo of the DAW whose transport is followed (Reaper's /tempo/raw), if usable."""
+        clock = self.scheduler.clock
+        bpm = getattr(clock, "tempo_bpm", None)
+        if clock is not self.clocks.reaper_clock or not bpm:
+            return None
+        return float(bpm) if MIN_TEMPO_BPM <= bpm <= MAX_TEMPO_BPM else None
 
     def check_port(self) -> None:
         """Watchdog step (its own thread: a JACK liveness probe takes tens of ms)."""
@@ -161,7 +176,7 @@ class Session:
             raise OscRequestError(str(err)) from None
         if len(request.args) > 2:  # a tempo for this video and the next (raises if bad)
             self.settings = self.settings.changed(tempo=request.args[2])
-        options = self.settings.options
+        options = self.settings.options_following(self.daw_tempo())
 
         def work(progress: ProgressCallback) -> tuple:
             features = self.backend.analyse(path, progress)

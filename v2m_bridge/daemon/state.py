@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 
 from v2m_bridge.config import DEFAULT_HARMONIC_RHYTHM, DEFAULT_KEY
 from v2m_bridge.music.arrangement import Composition
-from v2m_bridge.options import RenderOptions, parse_tempo_setting
+from v2m_bridge.options import RenderOptions, TempoSetting
 
 
 @dataclass(frozen=True)
@@ -22,14 +22,25 @@ class Settings:
     primer: str = ""
     emotion: str | None = None  # None: from the video
     seed: int | None = None  # None: a fresh random seed per generation
-    tempo: str = ""  # "96", "auto", "auto map", "auto 70:140"...; empty: the default tempo
+    # parsed once from "96", 96, "auto", "auto map", "auto 70:140"...; empty: the default
+    tempo: TempoSetting | str | float | None = None
     harmonic_rhythm: str = DEFAULT_HARMONIC_RHYTHM
     options: RenderOptions = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
+        if not isinstance(self.tempo, TempoSetting):
+            object.__setattr__(self, "tempo", TempoSetting.parse(self.tempo))
         object.__setattr__(self, "options", RenderOptions(
             key=self.key, primer=self.primer, emotion=self.emotion, seed=self.seed,
-            harmonic_rhythm=self.harmonic_rhythm, **parse_tempo_setting(self.tempo)))
+            harmonic_rhythm=self.harmonic_rhythm, **self.tempo.render_fields()))
+
+    def options_following(self, daw_bpm: float | None) -> RenderOptions:
+        """:attr:`options`, but at the DAW's tempo when one is followed and no tempo was
+        given: the music then sits on the project's grid."""
+        if daw_bpm is None or self.tempo.given:
+            return self.options
+        return dataclasses.replace(self.options, tempo_bpm=float(daw_bpm), tempo_map=False,
+                                   tempo_range=None)
 
     def changed(self, **changes: object) -> Settings:
         return dataclasses.replace(self, **changes)

@@ -32,10 +32,11 @@ from v2m_bridge.model.musical import (
     MUSICAL_TEMPERATURE,
     MUSICAL_TOP_P,
     HarmonicRhythm,
-    change_plan,
     in_scale_mask,
+    plan_for_seconds,
     scale_of_chords,
 )
+from v2m_bridge.music.grid import plan_chord_changes
 from v2m_bridge.vocab import (
     C_MAJOR,
     END_CHORD_ID,
@@ -138,6 +139,9 @@ class GenerationOptions:
     window_overlap: int = 100  # chords carried into each new window of a long video
     rhythm: HarmonicRhythm | None = None  # set: a change plan from the inputs decides when
     change_plan: Sequence[int] | None = None  # per second: 0 hold, 1 change, 2 free choice
+    # the grid's planned change times (media seconds) on the render's tempo map; None with a
+    # rhythm: planned on a default 120 bpm 4/4 grid (the ``chords`` command)
+    change_times: Sequence[float] | None = None
     key_penalty: float | None = None  # nats off chords with a tone outside `scale`
     scale: Sequence[int] | None = None  # kept key, normalised frame; None: from the primer
     override_bias: float = 0.0  # nats added to the qualities of an emotion_override's emotion
@@ -228,16 +232,20 @@ def _with_plan(options: GenerationOptions, inputs: ConditioningInputs,
     """Fill in the change plan and the kept key of the musical sampler."""
     changes = {}
     if options.rhythm is not None and options.change_plan is None:
-        offsets = np.ones(n_chords, np.float32)
-        motion = np.zeros(n_chords, np.float32)
-        known = min(n_chords, inputs.n_seconds)
-        offsets[:known] = inputs.scene_offset[:known]
-        motion[:known] = inputs.motion[:known]
-        if known < n_chords:  # seconds past the video continue its last scene
-            last = offsets[known - 1] if known else 0.0
-            offsets[known:] = last + np.arange(1, n_chords - known + 1)
-        changes["change_plan"] = tuple(int(x) for x in change_plan(
-            offsets, motion, options.rhythm, options.seed))
+        times = options.change_times
+        if times is None:  # no render grid: plan on the default one, from the inputs' cuts
+            offsets = np.ones(n_chords, np.float32)
+            motion = np.zeros(n_chords, np.float32)
+            known = min(n_chords, inputs.n_seconds)
+            offsets[:known] = inputs.scene_offset[:known]
+            motion[:known] = inputs.motion[:known]
+            if known < n_chords:  # seconds past the video continue its last scene
+                last = offsets[known - 1] if known else 0.0
+                offsets[known:] = last + np.arange(1, n_chords - known + 1)
+            cuts = [float(s) for s in range(1, n_chords) if offsets[s] == 1.0]
+            times = plan_chord_changes(float(n_chords), cuts, offsets, motion,
+                                       rhythm=options.rhythm, seed=options.seed)
+        changes["change_plan"] = plan_for_seconds(times, n_chords)
     if options.key_penalty and options.scale is None:
         primer = options.normalised_primer() if options.primer else []
         changes["scale"] = scale_of_chords(primer) if primer else MAJOR_SCALE
@@ -361,15 +369,16 @@ def generate_chords(amt: AMT, inputs: ConditioningInputs,
 
 
 def musical_options(*, key=None, primer=(), seed: int | None = None,
-                    emotion_override: np.ndarray | None = None, tempo_bpm: float = 120.0,
-                    beats_per_bar: int = 4, top_p: float | str | None = "default",
+                    emotion_override: np.ndarray | None = None,
+                    change_times: Sequence[float] | None = None,
+                    top_p: float | str | None = "default",
                     temperature: float | None = None, **overrides):
     """:class:`~v2m_bridge.model.generate.GenerationOptions` of the musical sampler (the default
     of ``render`` and ``chords``); ``overrides`` replace any other field. ``top_p`` and
-    ``temperature`` default to :data:`MUSICAL_TOP_P` and :data:`MUSICAL_TEMPERATURE`."""
-    rhythm = overrides.pop("rhythm", None) or HarmonicRhythm(tempo_bpm=tempo_bpm,
-                                                            beats_per_bar=beats_per_bar)
-    values = {"key": key or C_MAJOR, "primer": primer, "seed": seed,
+    ``temperature`` default to :data:`MUSICAL_TOP_P` and :data:`MUSICAL_TEMPERATURE`.
+    ``change_times``: the grid's plan (:func:`v2m_bridge.music.grid.plan_chord_changes`)."""
+    rhythm = overrides.pop("rhythm", None) or HarmonicRhythm()
+    values = {"change_times": change_times, "key": key or C_MAJOR, "primer": primer, "seed": seed,
               "emotion_override": emotion_override,
               "top_p": MUSICAL_TOP_P if top_p == "default" else top_p,
               "temperature": MUSICAL_TEMPERATURE if temperature is None else temperature,

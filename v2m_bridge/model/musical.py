@@ -6,12 +6,10 @@ small model it changes every 2–3 s, at random places, often onto tail chords. 
 the AMT and its inputs untouched (official checkpoints load and, with ``--sampler official``,
 sample exactly as the paper's code) and changes only how chords are drawn:
 
-* **When** (:func:`change_plan`): a chord may change only on a bar line, on a half bar when the
-  picture is busy (activity above 0.5), or on a detected cut. Every cut gets a new chord. At a
-  bar line the chord changes with a probability that grows with the picture's activity (motion
-  and cut rate around it): ``calm_change_prob`` for a still, single shot, ``busy_change_prob``
-  for action. A chord never lasts longer than ``max_hold_bars``. So a calm shot can hold a
-  chord for many seconds, and a cut-heavy scene moves with its edits.
+* **When** is not decided here: the grid plans the changes in musical time on the render's
+  tempo map (:mod:`v2m_bridge.music.harmonic_plan`: bar lines, busy half bars, every cut) and
+  hands them over as media times; :func:`plan_for_seconds` turns them into the model's
+  per-second steps (a new chord, or hold).
 * **Which**: at a planned change the previous chord is excluded, N is excluded, chords with a
   tone outside the kept key are penalised by ``key_penalty`` nats (:func:`in_scale_mask`), then
   temperature and nucleus (top-p) sampling cut the model's tail.
@@ -30,11 +28,15 @@ chosen by measurement with ``benchmarks/bench_musicality.py``; see ``models/READ
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 import numpy as np
 
+# the change plan's settings live with the grid that plans the changes; named here too for
+# callers of the sampler
+from v2m_bridge.music.harmonic_plan import HarmonicRhythm as HarmonicRhythm
+from v2m_bridge.music.harmonic_plan import activity as activity
 from v2m_bridge.vocab import END_CHORD_ID, Chord, chord_from_id
 
 MAJOR_SCALE = (0, 2, 4, 5, 7, 9, 11)
@@ -46,104 +48,20 @@ MUSICAL_KEY_PENALTY = 5.0  # nats taken from a chord with a tone outside the key
 MUSICAL_OVERRIDE_BIAS = 1.5  # nats given to the qualities of a user's --emotion (official table)
 
 
-@dataclass(frozen=True)
-class HarmonicRhythm:
-    """Where chord changes may happen and how often, from the picture (see module docstring)."""
-
-    tempo_bpm: float = 120.0
-    beats_per_bar: int = 4
-    calm_change_prob: float = 0.5  # change probability at a bar line of a still, single shot
-    busy_change_prob: float = 0.9  # ... of busy, cut-heavy footage
-    half_bar_prob: float = 0.5  # change probability at a half bar of fully busy footage
-    max_hold_bars: int = 4  # a chord is changed at the first bar line after this many bars
-    change_at_cuts: bool = True  # every detected cut gets a new chord
-    motion_saturation: float = 40.0  # motion (0-255 scale) at which the motion term is 1
-    cuts_for_full_activity: float = 3.0  # cuts within ±4 s that make the cut term 1
-
-    def __post_init__(self) -> None:
-        for name in ("calm_change_prob", "busy_change_prob", "half_bar_prob"):
-            value = getattr(self, name)
-            if not 0.0 <= value <= 1.0:
-                raise ValueError(f"{name} must be within 0..1, got {value}")
-        if not (self.tempo_bpm > 0 and self.beats_per_bar >= 1 and self.max_hold_bars >= 1):
-            raise ValueError("tempo, beats per bar and max hold must be positive")
-
-    @property
-    def seconds_per_bar(self) -> float:
-        return self.beats_per_bar * 60.0 / self.tempo_bpm
-
-
-def activity(scene_offset: np.ndarray, motion: np.ndarray,
-             rhythm: HarmonicRhythm = HarmonicRhythm()) -> np.ndarray:
-    """``(T,)`` in 0..1: how busy the picture is around each second (motion and cut rate).
-
-    Motion term: ``log(1 + motion) / log(1 + saturation)`` smoothed over ±2 s, ignoring the
-    motion spike of the cut itself. Cut term: cuts within ±4 s over ``cuts_for_full_activity``.
-    The activity is the larger of the two.
-    """
-    offsets = np.asarray(scene_offset, dtype=np.float64)
-    moving = np.asarray(motion, dtype=np.float64).copy()
-    n = len(moving)
-    if n == 0:
-        return np.zeros(0)
-    cuts = (offsets == 1.0) & (np.arange(n) > 0)
-    moving[cuts] = np.nan  # a cut's frame difference measures the edit, not the action
-    level = np.clip(np.log1p(np.maximum(moving, 0.0)) / np.log1p(rhythm.motion_saturation),
-                    0.0, 1.0)
-    smoothed = np.array([np.nanmean(level[max(0, s - 2):s + 3])
-                         if np.isfinite(level[max(0, s - 2):s + 3]).any() else 0.0
-                         for s in range(n)])
-    cut_counts = np.array([cuts[max(0, s - 4):s + 5].sum() for s in range(n)], dtype=np.float64)
-    cut_term = np.clip(cut_counts / rhythm.cuts_for_full_activity, 0.0, 1.0)
-    return np.maximum(smoothed, cut_term)
-
-
-def _grid_seconds(n_seconds: int, period: float, phase: float = 0.0) -> set[int]:
-    """Seconds that contain a grid line ``phase + k * period`` (k >= 0)."""
-    seconds = set()
-    time_s = phase
-    while time_s < n_seconds:
-        seconds.add(int(time_s + 1e-9))
-        time_s += period
-    return seconds
-
-
-def change_plan(scene_offset: np.ndarray, motion: np.ndarray, rhythm: HarmonicRhythm,
-                seed: int | None) -> np.ndarray:
-    """``(T,)`` bool: True where a new chord starts (second 0 always, the primer's place).
-
-    Deterministic for a given seed; see :class:`HarmonicRhythm` for the rules.
-    """
-    offsets = np.asarray(scene_offset, dtype=np.float64)
-    n = len(offsets)
-    plan = np.zeros(n, dtype=bool)
-    if n == 0:
-        return plan
-    plan[0] = True
-    rng = np.random.default_rng(None if seed is None else [int(seed) & 0xFFFFFFFF, 7919])
-    busy = activity(offsets, motion, rhythm)
-    bar = rhythm.seconds_per_bar
-    bars = _grid_seconds(n, bar)
-    halves = _grid_seconds(n, bar, bar / 2) - bars
-    cuts = {s for s in range(1, n) if offsets[s] == 1.0} if rhythm.change_at_cuts else set()
-    last_change = 0
-    for second in range(1, n):
-        if second in cuts:
-            change = True
-        elif second in bars:
-            held = second - last_change
-            p = rhythm.calm_change_prob + (rhythm.busy_change_prob
-                                           - rhythm.calm_change_prob) * busy[second]
-            change = held >= rhythm.max_hold_bars * bar - 1e-9 or rng.random() < p
-        elif second in halves:
-            # half bars only for busy footage (activity above 0.5), growing to half_bar_prob
-            change = rng.random() < rhythm.half_bar_prob * max(0.0, 2 * busy[second] - 1)
-        else:
-            change = False
-        if change:
-            plan[second] = True
-            last_change = second
-    return plan
+def plan_for_seconds(change_times: Sequence[float], n_seconds: int) -> tuple[int, ...]:
+    """The sampler's per-second plan from the grid's change times (media seconds): 1 where a
+    planned change falls in that second (the model picks a new chord there), 0 where the chord
+    holds. Second 0 is always 1. The grid plans at most one change per second
+    (:func:`v2m_bridge.music.harmonic_plan.plan_changes`), so every chord picked here is
+    heard from its change time on."""
+    plan = [0] * n_seconds
+    for time_s in change_times:
+        second = math.floor(float(time_s) + 1e-9)
+        if 0 <= second < n_seconds:
+            plan[second] = 1
+    if n_seconds:
+        plan[0] = 1
+    return tuple(plan)
 
 
 def _chord_tables() -> list[Chord]:

@@ -52,6 +52,8 @@ class ArrangeOptions:
     tempo_map: TempoMap | None = None  # a fitted tempo map; None: tempo_bpm throughout
 
     def __post_init__(self) -> None:
+        if self.tempo_map is not None and self.tempo_map.beats_per_bar != self.beats_per_bar:
+            object.__setattr__(self, "beats_per_bar", self.tempo_map.beats_per_bar)
         get_register(self.register)  # raises RegisterError for an unknown name
         self.grid_options()  # raises GridError for a bad tempo or harmonic rhythm
 
@@ -180,7 +182,8 @@ def _check_inputs(chords: Sequence[Chord], motion: np.ndarray, scene_offset: np.
 def arrange(chords: Sequence[Chord], *, motion: np.ndarray, scene_offset: np.ndarray,
             emotion: np.ndarray, cut_times: Sequence[float] = (), duration: float | None = None,
             options: ArrangeOptions | None = None, dynamics: Dynamics | None = None,
-            notes: Sequence[str] = ()) -> Composition:
+            notes: Sequence[str] = (), change_times: Sequence[float] | None = None,
+            ) -> Composition:
     """Arrange model chords (C major / A minor frame, one per second) for the features.
 
     Args:
@@ -190,6 +193,9 @@ def arrange(chords: Sequence[Chord], *, motion: np.ndarray, scene_offset: np.nda
         duration: media length; defaults to ``T`` seconds.
         dynamics: note density and loudness; defaults to :func:`heuristic_dynamics`.
         notes: honesty messages carried into the composition.
+        change_times: the musical sampler's planned chord changes (media seconds, from
+            :func:`~v2m_bridge.music.grid.plan_chord_changes` on the same options); each
+            chord then starts exactly there (see :func:`~v2m_bridge.music.grid.build_grid`).
     """
     options = options or ArrangeOptions()
     motion, scene_offset, emotion = _check_inputs(chords, motion, scene_offset, emotion)
@@ -203,7 +209,7 @@ def arrange(chords: Sequence[Chord], *, motion: np.ndarray, scene_offset: np.nda
         messages.append(f"dynamics: {HEURISTIC_LABEL}")
 
     keyed = [options.key.from_normalised(chord) for chord in chords]
-    grid = build_grid(keyed, duration, cut_times, motion, options.grid_options())
+    grid = build_grid(keyed, duration, cut_times, motion, options.grid_options(), change_times)
     voicings = dict(enumerate(voice_progression([span.chord for span in grid.spans],
                                                 options.register)))
     accent_times = [span.start for span in grid.spans if span.at_cut] + list(grid.accents)

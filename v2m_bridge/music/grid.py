@@ -35,6 +35,7 @@ from v2m_bridge.config import (
     MIN_TEMPO_BPM,
 )
 from v2m_bridge.errors import V2MError
+from v2m_bridge.music.harmonic_plan import ChangePoint, HarmonicRhythm, plan_changes
 from v2m_bridge.music.tempo_map import TempoMap
 from v2m_bridge.vocab import Chord
 
@@ -76,11 +77,8 @@ class GridOptions:
             raise GridError(f"beats per bar must be 1..16, got {self.beats_per_bar}")
 
     @property
-    def seconds_per_beat(self) -> float:
-        return 60.0 / self.tempo_bpm
-
-    @property
     def tempo(self) -> TempoMap:
+        """The tempo map (a constant one for a fixed tempo): ask it for every beat and bar."""
         return self.tempo_map or TempoMap.constant(self.tempo_bpm, self.beats_per_bar)
 
     @property
@@ -113,20 +111,13 @@ class HarmonicGrid:
     phrase_starts: tuple[float, ...] = ()  # times where a phrase starts (pad accents)
 
     @property
-    def seconds_per_beat(self) -> float:
-        """Seconds per beat of the main tempo (use :attr:`tempo` where the tempo changes)."""
-        return 60.0 / self.tempo_bpm
-
-    @property
     def tempo(self) -> TempoMap:
         """The tempo map of the grid (a constant one for a fixed tempo)."""
         return self.tempo_map or TempoMap.constant(self.tempo_bpm, self.beats_per_bar)
 
     def bar_times(self) -> list[float]:
         """Times of every bar line inside the duration, 0 included."""
-        tempo = self.tempo
-        lines = tempo.bar_line_beats(tempo.beat_at(self.duration))
-        return [float(t) for t in tempo.times_at(np.asarray(lines, dtype=np.float64))]
+        return self.tempo.bar_times(self.duration)
 
     def span_index(self, time_s: float) -> int:
         """Index of the span sounding at ``time_s`` (clamped to the first and last span)."""
@@ -186,25 +177,77 @@ def _snap(time_s: float, step: float) -> float:
     return round(time_s / step) * step
 
 
-def _grid_changes(chords: Sequence[Chord], duration: float, cuts_beats: Sequence[float],
-                  tempo: TempoMap, options: GridOptions) -> list[_Change]:
-    """Chord changes on the harmonic rhythm and at the hit points (all in beats, then timed)."""
+def _change_lines(duration: float, cuts_beats: Sequence[float], tempo: TempoMap,
+                  options: GridOptions) -> dict[float, bool]:
+    """Beat -> at a hit point: the lines of the harmonic rhythm and the hit points, where grid
+    lines too close to a hit point give way to it."""
     total = tempo.beat_at(duration)
     lines = {round(beat, 6): False for beat in rhythm_lines(tempo, total,
                                                             options.harmonic_rhythm)}
-    for hit in cuts_beats:  # grid lines too close to a hit point give way to it
+    for hit in cuts_beats:
         for line in [line for line, at_cut in lines.items() if not at_cut and line > 0
                      and abs(line - hit) < options.min_chord_beats - 1e-9]:
             del lines[line]
         lines[round(hit, 6)] = True
-    beats = sorted(lines)
-    ends = [*beats[1:], total]
+    return dict(sorted(lines.items()))
+
+
+def _grid_changes(chords: Sequence[Chord], duration: float, cuts_beats: Sequence[float],
+                  tempo: TempoMap, options: GridOptions) -> list[_Change]:
+    """Chord changes on the harmonic rhythm and at the hit points (all in beats, then timed),
+    each span taking the model chord that sounds longest in it."""
+    lines = _change_lines(duration, cuts_beats, tempo, options)
+    beats = list(lines)
+    ends = [*beats[1:], tempo.beat_at(duration)]
     changes = []
     for beat, end in zip(beats, ends, strict=True):
         start_s, end_s = tempo.time_at(beat), min(tempo.time_at(end), duration)
         changes.append(_Change(start_s, _longest_chord(chords, start_s, end_s), lines[beat]))
     _changes_onto_hits(changes)
     return changes
+
+
+def _planned_changes(chords: Sequence[Chord], duration: float, cuts_beats: Sequence[float],
+                     tempo: TempoMap, change_times: Sequence[float]) -> list[_Change]:
+    """The sampler's plan as spans: each planned time starts the chord the model chose for its
+    second; hit points that are not planned changes re-strike the sounding chord."""
+    hits = {round(tempo.time_at(beat), 6) for beat in cuts_beats}
+    starts = sorted({round(float(t), 6) for t in change_times if 0 <= t < duration} | {0.0})
+    changes = [_Change(t, _chord_at_second(chords, t), t in hits) for t in starts]
+    for hit in sorted(hits - set(starts)):
+        index = bisect.bisect_right(starts, hit) - 1
+        changes.append(_Change(hit, changes[index].chord, True))
+    return sorted(changes, key=lambda change: change.time)
+
+
+def _snapped_cut_beats(tempo: TempoMap, duration: float, cut_times: Sequence[float],
+                       snap: float) -> list[float]:
+    total = tempo.beat_at(duration)
+    beats = sorted({_snap(tempo.beat_at(float(cut)), snap) for cut in cut_times
+                    if math.isfinite(cut)} - {0.0})
+    return [beat for beat in beats if 0.0 < beat < total - 1e-9]
+
+
+def change_points(duration: float, cut_times: Sequence[float],
+                  options: GridOptions) -> list[ChangePoint]:
+    """Where the grid lets a chord change, in media seconds: the harmonic rhythm's lines and
+    the hit points (what :func:`build_grid` uses), for the sampler's change plan."""
+    tempo = options.tempo
+    cuts_beats = _snapped_cut_beats(tempo, duration, cut_times, options.cut_snap_beats)
+    return [ChangePoint(round(tempo.time_at(beat), 6), beat, tempo.is_downbeat(beat), at_cut)
+            for beat, at_cut in _change_lines(duration, cuts_beats, tempo, options).items()]
+
+
+def plan_chord_changes(duration: float, cut_times: Sequence[float], scene_offset: np.ndarray,
+                       motion: np.ndarray, options: GridOptions | None = None,
+                       rhythm: HarmonicRhythm | None = None,
+                       seed: int | None = None) -> tuple[float, ...]:
+    """When chords change (media seconds), decided on the grid: :func:`change_points` thinned
+    by the picture (:func:`~v2m_bridge.music.harmonic_plan.plan_changes`). The sampler picks
+    which chord starts at each; :func:`build_grid` given the same times starts them there."""
+    options = options or GridOptions()
+    points = change_points(duration, cut_times, options)
+    return plan_changes(points, scene_offset, motion, rhythm or HarmonicRhythm(), seed)
 
 
 def rhythm_lines(tempo: TempoMap, total_beats: float, harmonic_rhythm: str) -> list[float]:
@@ -252,12 +295,9 @@ def _merge_repeats(changes: list[_Change]) -> list[_Change]:
     return merged
 
 
-def motion_accents(motion: np.ndarray, beat: float | TempoMap, duration: float,
+def motion_accents(motion: np.ndarray, tempo: TempoMap, duration: float,
                    options: GridOptions, avoid: Sequence[float] = ()) -> list[float]:
-    """Beats at clear local peaks of the per-second motion, away from ``avoid`` (cut) times.
-
-    ``beat`` is the tempo map (or seconds per beat of a fixed tempo)."""
-    tempo = beat if isinstance(beat, TempoMap) else TempoMap.constant(60.0 / beat)
+    """Beats at clear local peaks of the per-second motion, away from ``avoid`` (cut) times."""
     values = np.asarray(motion, dtype=np.float64)
     if values.size < 3:
         return []
@@ -277,10 +317,14 @@ def motion_accents(motion: np.ndarray, beat: float | TempoMap, duration: float,
 
 
 def build_grid(chords: Sequence[Chord], duration: float, cut_times: Sequence[float] = (),
-               motion: np.ndarray | None = None,
-               options: GridOptions | None = None) -> HarmonicGrid:
+               motion: np.ndarray | None = None, options: GridOptions | None = None,
+               change_times: Sequence[float] | None = None) -> HarmonicGrid:
     """Chord spans on the harmonic rhythm and the hit points, unless ``options.cut_align`` is
     off (then one chord per second, the official behaviour).
+
+    With ``change_times`` (the musical sampler's plan, chosen among :func:`change_points`),
+    chords change exactly there, each to the chord chosen for its second; otherwise each grid
+    span takes the model chord sounding longest in it.
 
     Args:
         chords: one chord per second (the model's output, already in the target key).
@@ -290,19 +334,19 @@ def build_grid(chords: Sequence[Chord], duration: float, cut_times: Sequence[flo
     """
     options = options or GridOptions()
     _validate(chords, duration)
-    tempo = options.tempo_map or TempoMap.constant(options.tempo_bpm, options.beats_per_bar)
+    tempo = options.tempo
     phrases: list[float] = []
     if not options.cut_align:
         changes = _per_second_changes(chords, duration)
         cuts: list[float] = []
         accents: list[float] = []
     else:
-        snap = options.cut_snap_beats
         total = tempo.beat_at(duration)
-        cuts_beats = sorted({_snap(tempo.beat_at(float(cut)), snap) for cut in cut_times
-                             if math.isfinite(cut)} - {0.0})
-        cuts_beats = [beat for beat in cuts_beats if 0.0 < beat < total - 1e-9]
-        changes = _grid_changes(chords, duration, cuts_beats, tempo, options)
+        cuts_beats = _snapped_cut_beats(tempo, duration, cut_times, options.cut_snap_beats)
+        if change_times is not None:
+            changes = _planned_changes(chords, duration, cuts_beats, tempo, change_times)
+        else:
+            changes = _grid_changes(chords, duration, cuts_beats, tempo, options)
         changes = _merge_repeats(changes)
         cuts = [round(tempo.time_at(beat), 6) for beat in cuts_beats]
         accents = motion_accents(motion, tempo, duration, options, cuts) \

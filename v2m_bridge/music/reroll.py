@@ -54,11 +54,9 @@ class KeptPiece:
     """An earlier v2m-bridge MIDI file, in ticks."""
 
     path: str
-    ticks_per_beat: int
+    ticks_per_beat: int  # per quarter note, as MIDI counts them
     facts: dict[str, str]
-    tempo_changes: tuple[tuple[float, float], ...]  # (beat, bpm)
-    beats_per_bar: int
-    pickup: int  # beats of a short first bar (0: none)
+    tempo_map: TempoMap  # the file's tempi, metre and pickup
     key: Key
     chords: tuple[tuple[int, Chord], ...]  # (tick, chord) at each chord marker
     notes: tuple[KeptNote, ...]
@@ -67,13 +65,25 @@ class KeptPiece:
     composition: Composition | None = None
 
     @property
-    def tempo_map(self) -> TempoMap:
-        return TempoMap.from_beats(self.tempo_changes or ((0.0, 120.0),), self.beats_per_bar,
-                                   self.pickup)
+    def tempo_changes(self) -> tuple[tuple[float, float], ...]:
+        """``(beat, bpm)`` of every tempo."""
+        return tuple((segment.beat, segment.bpm) for segment in self.tempo_map.segments)
+
+    @property
+    def beats_per_bar(self) -> int:
+        return self.tempo_map.beats_per_bar
+
+    @property
+    def pickup(self) -> int:
+        return self.tempo_map.pickup
+
+    def beat_of_tick(self, tick: float) -> float:
+        """The beat position of one of the file's ticks."""
+        return self.tempo_map.beat_of_tick(tick, self.ticks_per_beat)
 
     def chord_at_beat(self, beat: float) -> Chord | None:
-        tick = beat * self.ticks_per_beat
         current = None
+        tick = beat * self.tempo_map.quarters_per_beat * self.ticks_per_beat
         for start, chord in self.chords:
             if start > tick + 1e-6:
                 break
@@ -82,9 +92,9 @@ class KeptPiece:
 
 
 def kept_from_parts(path: str, ticks_per_beat: int, texts: Sequence[str],
-                    tempo_changes: Sequence[tuple[float, float]], beats_per_bar: int,
-                    pickup: int, key_name: str | None, markers: Sequence[tuple[int, str]],
-                    notes: Sequence[KeptNote], end_tick: int) -> KeptPiece:
+                    tempo_map: TempoMap, key_name: str | None,
+                    markers: Sequence[tuple[int, str]], notes: Sequence[KeptNote],
+                    end_tick: int) -> KeptPiece:
     """Check what a MIDI reader found and build the :class:`KeptPiece` (or say why not)."""
     facts: dict[str, str] = {}
     for text in texts:
@@ -110,8 +120,8 @@ def kept_from_parts(path: str, ticks_per_beat: int, texts: Sequence[str],
             continue  # a marker the user added in a DAW
     if not chords:
         raise RerollError(f"--keep {path}: the file has no chord markers to keep")
-    return KeptPiece(path, ticks_per_beat, facts, tuple(tempo_changes), beats_per_bar, pickup,
-                     key, tuple(chords), tuple(notes), end_tick)
+    return KeptPiece(path, ticks_per_beat, facts, tempo_map, key, tuple(chords), tuple(notes),
+                     end_tick)
 
 
 def kept_from_composition(composition: Composition, ticks_per_beat: int = 480) -> KeptPiece:
@@ -119,7 +129,7 @@ def kept_from_composition(composition: Composition, ticks_per_beat: int = 480) -
     tempo = composition.tempo_map
 
     def tick(time_s: float) -> int:
-        return round(tempo.beat_at(time_s) * ticks_per_beat)
+        return tempo.tick_at(time_s, ticks_per_beat)
 
     notes = tuple(KeptNote(tick(e.start), tick(e.end), e.pitch, e.velocity, e.channel)
                   for e in composition.events)
@@ -127,11 +137,9 @@ def kept_from_composition(composition: Composition, ticks_per_beat: int = 480) -
     for span in composition.chord_spans:
         if not chords or chords[-1][1] != span.chord:
             chords.append((tick(span.start), span.chord))
-    changes = tuple((segment.beat, segment.bpm) for segment in tempo.segments)
     return KeptPiece("(the opened composition)", ticks_per_beat,
-                     dict(composition.provenance.facts), changes, tempo.beats_per_bar,
-                     tempo.pickup, composition.key, tuple(chords), notes,
-                     tick(composition.duration), composition)
+                     dict(composition.provenance.facts), tempo, composition.key, tuple(chords),
+                     notes, tick(composition.duration), composition)
 
 
 def video_facts(name: str, duration: float, fps: float, cut_times: Sequence[float],
@@ -239,20 +247,25 @@ def kept_primer(kept: KeptPiece, plan: RerollPlan, tempo_map: TempoMap) -> list[
 def splice(composition: Composition, kept: KeptPiece, plan: RerollPlan) -> Composition:
     """The new composition inside the plan's range, the kept notes and chords outside it."""
     tempo = composition.tempo_map
+    if (tempo.beats_per_bar, tempo.pickup, tempo.beat_unit) != (
+            kept.tempo_map.beats_per_bar, kept.pickup, kept.tempo_map.beat_unit):
+        raise RerollError(f"--keep {kept.path} is in {kept.tempo_map.metre_text}, this render "
+                          f"in {tempo.metre_text}: the kept chords could not stay on their bars")
     tpb = kept.ticks_per_beat
-    low, high = round(plan.start_beat * tpb), round(plan.end_beat * tpb)
+    per_beat = tpb * tempo.quarters_per_beat
+    low, high = round(plan.start_beat * per_beat), round(plan.end_beat * per_beat)
     duration = composition.duration
     end_beat = tempo.beat_at(duration)
 
     def seconds(tick: int) -> float:
-        return tempo.time_at(tick / tpb)
+        return tempo.time_of_tick(tick, tpb)
 
     if kept.composition is not None and kept.tempo_map == tempo.midi_exact() == \
             kept.composition.tempo_map.midi_exact():
         return _splice_same_map(composition, kept.composition, plan)
     events: list[NoteEvent] = []
     for note in kept.notes:
-        if low <= note.start_tick < high or note.start_tick / tpb >= end_beat - 1e-9:
+        if low <= note.start_tick < high or kept.beat_of_tick(note.start_tick) >= end_beat - 1e-9:
             continue
         end_tick = min(note.end_tick, low) if note.start_tick < low else note.end_tick
         events.append(NoteEvent(seconds(note.start_tick), min(seconds(end_tick), duration),
@@ -262,7 +275,7 @@ def splice(composition: Composition, kept: KeptPiece, plan: RerollPlan) -> Compo
             events.append(dataclasses.replace(event, end=min(event.end, plan.end_s)))
 
     spans: list[ChordSpan] = []
-    kept_changes = [(tick / tpb, chord) for tick, chord in kept.chords]
+    kept_changes = [(kept.beat_of_tick(tick), chord) for tick, chord in kept.chords]
 
     def add_kept(from_beat: float, to_beat: float) -> None:
         bounds = [b for b, _ in kept_changes]

@@ -42,6 +42,7 @@ NEAR_FRAMES = 2.0
 NEAR_CREDIT = 0.4  # a near miss counts this much of a hit in the score
 DOWNBEAT_BONUS = 0.25  # extra credit (times the cut's weight) for a hit on a downbeat
 _EPS = 1e-6
+MIN_CUTS_TO_FIT = 2  # one cut says nothing about a tempo (any tempo puts it on a beat)
 
 
 class TempoFitError(V2MError, ValueError):
@@ -371,135 +372,208 @@ def fit_tempo_map(cut_times: Sequence[float], strengths: Sequence[float], fps: f
 
 def _fit_map(cuts: np.ndarray, weights: np.ndarray, fps: float, tempo_range: TempoRange,
              beats_per_bar: int, max_skip: int, two_tempo_skip: int) -> TempoCandidate:
-    points = np.concatenate([[0.0], cuts])
-    point_w = np.concatenate([[0.0], weights])
-    log_r = math.log(_BIN_RATIO)
-    n_bins = math.ceil(math.log(tempo_range.high / tempo_range.low) / log_r) + 1
-    window = math.floor(math.log(GENTLE_RATIO) / log_r) - 1  # bins; ratio stays <= 10 %
-    bpb = beats_per_bar
-    count = len(points)
-    neg = -np.inf
-    dp = np.full((count, bpb, n_bins), neg)
-    tempo_of = np.zeros((count, bpb, n_bins))
-    entry_of = np.zeros((count, bpb, n_bins))  # the stretch's first tempo
-    back = np.full((count, bpb, n_bins, 5), -1, dtype=np.int64)  # i, phase, bin, n, n1
-    best_in_window: list[tuple[np.ndarray, np.ndarray] | None] = [None] * count
-    offsets = np.arange(-window, window + 1)
-    penalty = _CHANGE_PENALTY * np.abs(offsets) / window
+    """The dynamic programme of :func:`fit_tempo_map`, step by step:
 
-    def windowed(j: int) -> tuple[np.ndarray, np.ndarray]:
-        """For each (phase, bin): best dp[j] over bins within the gentle window (minus a small
-        change penalty), and the bin it came from."""
-        padded = np.concatenate([np.full((bpb, window), neg), dp[j],
-                                 np.full((bpb, window), neg)], axis=1)
+    1. every cut may be an *anchor* (a cut exactly on a beat); 0 s is the first anchor;
+    2. for each anchor ``j`` and each earlier anchor ``i`` (skipping at most ``max_skip``
+       cuts), :func:`_stretch_combos` lists the ways to fill ``i -> j`` with whole beats;
+    3. :meth:`_MapSearch.arrive` scores each way (the best way into ``i`` within the gentle
+       window of its tempo, plus :func:`_stretch_gain`: the cuts passed over and anchor ``j``)
+       and keeps, per (bar position, tempo bin) of ``j``, the best;
+    4. :meth:`_MapSearch.best_end` picks the last anchor (cuts after it follow its tempo);
+    5. :meth:`_MapSearch.trace_back` walks the stretches back to 0 s, and
+       :func:`_map_from_stretches` turns them into a :class:`TempoMap` with its pickup.
+    """
+    points = np.concatenate([[0.0], cuts])  # step 1: the anchors, 0 s first
+    point_w = np.concatenate([[0.0], weights])
+    search = _MapSearch.start(len(points), tempo_range, beats_per_bar)
+    for j in range(1, len(points)):
+        for i in range(max(0, j - max_skip - 1), j):
+            combos = _stretch_combos(points[j] - points[i], tempo_range, search.log_r,
+                                     search.n_bins, two_tempos=j - i <= two_tempo_skip)
+            if combos is None:  # step 2
+                continue
+            entry = search.entry(i, combos)
+            if entry is None:
+                continue
+            base, prev_bin = entry
+            gain = _stretch_gain(points, point_w, i, j, combos, fps, beats_per_bar)
+            search.arrive(j, i, base + gain, combos, prev_bin)  # step 3
+        search.close(j)
+    end = search.best_end(points, point_w, fps, max_skip)  # step 4
+    if end is None:  # no cut can be an anchor (all too close to 0...): one tempo
+        return fit_single_tempo(cuts, weights, fps, tempo_range, beats_per_bar, 1)[0]
+    stretches, phase_of_zero = search.trace_back(end)  # step 5
+    pickup = (beats_per_bar - phase_of_zero) % beats_per_bar
+    return evaluate(_map_from_stretches(stretches, beats_per_bar, pickup), cuts, weights, fps)
+
+
+@dataclass
+class _MapSearch:
+    """The tables of the tempo-map search: for each anchor, bar position of the anchor's beat
+    (phase) and tempo bin, the best score of a map from 0 s to that anchor, and how it got
+    there."""
+
+    n_bins: int
+    window: int  # bins either side that stay within the gentle 10 %
+    log_r: float
+    beats_per_bar: int
+    score: np.ndarray  # (anchors, phase, bin)
+    tempo_of: np.ndarray  # the tempo the last stretch ends with
+    entry_of: np.ndarray  # the tempo the last stretch starts with
+    back: np.ndarray  # (anchors, phase, bin, 5): previous anchor, phase, bin; beats; beats at u
+    windowed: list[tuple[np.ndarray, np.ndarray] | None]
+
+    @classmethod
+    def start(cls, count: int, tempo_range: TempoRange, beats_per_bar: int) -> _MapSearch:
+        log_r = math.log(_BIN_RATIO)
+        n_bins = math.ceil(math.log(tempo_range.high / tempo_range.low) / log_r) + 1
+        shape = (count, beats_per_bar, n_bins)
+        return cls(n_bins, math.floor(math.log(GENTLE_RATIO) / log_r) - 1, log_r, beats_per_bar,
+                   np.full(shape, -np.inf), np.zeros(shape), np.zeros(shape),
+                   np.full((*shape, 5), -1, dtype=np.int64), [None] * count)
+
+    def close(self, j: int) -> None:
+        """Anchor ``j`` is complete: for each (phase, bin), the best score of ``j`` over the
+        bins within the gentle window (minus a small change penalty), and the bin it came
+        from, for the stretches that leave ``j``."""
+        if not np.isfinite(self.score[j]).any():
+            return
+        bpb, window = self.beats_per_bar, self.window
+        offsets = np.arange(-window, window + 1)
+        penalty = _CHANGE_PENALTY * np.abs(offsets) / window
+        padded = np.concatenate([np.full((bpb, window), -np.inf), self.score[j],
+                                 np.full((bpb, window), -np.inf)], axis=1)
         view = np.lib.stride_tricks.sliding_window_view(padded, 2 * window + 1, axis=1)
         values = view - penalty[None, None, :]
         arg = values.argmax(axis=2)
-        return np.take_along_axis(values, arg[..., None], 2)[..., 0], \
-            np.arange(n_bins)[None, :] + arg - window
+        self.windowed[j] = (np.take_along_axis(values, arg[..., None], 2)[..., 0],
+                            np.arange(self.n_bins)[None, :] + arg - window)
 
-    for j in range(1, count):
-        for i in range(max(0, j - max_skip - 1), j):
-            combos = _stretch_combos(points[j] - points[i], tempo_range, log_r, n_bins,
-                                     two_tempos=j - i <= two_tempo_skip)
-            if combos is None:
+    def entry(self, i: int, combos) -> tuple[np.ndarray, np.ndarray] | None:
+        """(score, previous bin) per (phase at ``i``, way) of entering the stretch at ``i`` at
+        the way's first tempo; None when ``i`` cannot be reached. Any beat of the bar may
+        start the video (a pickup bar)."""
+        n_ways = combos[0].size
+        if i == 0:
+            return np.zeros((self.beats_per_bar, n_ways)), np.full((self.beats_per_bar,
+                                                                    n_ways), -1)
+        if self.windowed[i] is None:
+            return None
+        values, from_bin = self.windowed[i]
+        bin_u = combos[4]
+        base = values[:, bin_u]
+        return (base, from_bin[:, bin_u]) if np.isfinite(base).any() else None
+
+    def arrive(self, j: int, i: int, total: np.ndarray, combos, prev_bin: np.ndarray) -> None:
+        """Keep, per (phase at ``j``, tempo bin of the way's last tempo), the best of
+        ``total`` (phase at ``i`` x ways) and how it came."""
+        n, n1, u, v, _bin_u, bin_v = combos
+        phase = np.arange(self.beats_per_bar)[:, None]
+        new_phase = (phase + n[None, :]) % self.beats_per_bar
+        flat_key = (new_phase * self.n_bins + bin_v[None, :]).ravel()
+        flat_val = total.ravel()
+        order = np.lexsort((flat_val, flat_key))
+        keys, vals = flat_key[order], flat_val[order]
+        last = np.r_[keys[1:] != keys[:-1], True]  # the best way per key
+        keys, vals, src = keys[last], vals[last], order[last]
+        target = self.score[j].reshape(-1)
+        better = vals > target[keys]
+        if not better.any():
+            return
+        keys, vals, src = keys[better], vals[better], src[better]
+        target[keys] = vals
+        src_phase, src_way = np.divmod(src, n.size)
+        self.tempo_of[j].reshape(-1)[keys] = v[src_way]
+        self.entry_of[j].reshape(-1)[keys] = u[src_way]
+        self.back[j].reshape(-1, 5)[keys] = np.stack(
+            [np.full(keys.size, i), src_phase, prev_bin.ravel()[src], n[src_way], n1[src_way]],
+            axis=1)
+
+    def best_end(self, points: np.ndarray, point_w: np.ndarray, fps: float,
+                 max_skip: int) -> tuple[int, int, int] | None:
+        """(anchor, phase, bin) of the best map, the cuts after its last anchor scored
+        against that anchor's tempo; None if no cut could be an anchor."""
+        count = len(points)
+        best, where = -np.inf, None
+        for j in range(max(1, count - max_skip - 1), count):
+            finite = np.argwhere(np.isfinite(self.score[j]))
+            if finite.size == 0:
                 continue
-            n, n1, u, v, bin_u, bin_v = combos
-            if i == 0:  # any beat of the bar may start the video (a pickup bar)
-                base = np.zeros((bpb, n.size))
-                prev_bin = np.full((bpb, n.size), -1)
-            else:
-                if best_in_window[i] is None:
-                    continue
-                values, from_bin = best_in_window[i]
-                base = values[:, bin_u]
-                prev_bin = from_bin[:, bin_u]
-            if not np.isfinite(base).any():
-                continue
-            phase = np.arange(bpb)[:, None]
-            segment = np.zeros((bpb, n.size))
-            segment -= _CHANGE_PENALTY * np.abs(np.log(v / u)) / math.log(GENTLE_RATIO)
-            if j - i > 1:
-                inner = slice(i + 1, j)
-                since = points[inner, None] - points[i]  # (M, 1) seconds after the anchor
-                change_at = 60.0 * n1 / u  # (C,) the second tempo starts here
-                first_part = since < change_at[None, :]
-                x = np.where(first_part, since * u / 60.0,
-                             n1 + (since - change_at[None, :]) * v / 60.0)  # (M, C) beats
-                k = np.rint(x)
-                beat_len = np.where(first_part, 60.0 / u, 60.0 / v)
-                frames = np.abs(x - k) * beat_len * fps
+            values = self.score[j][finite[:, 0], finite[:, 1]]
+            if j + 1 < count:
+                tail = slice(j + 1, count)
+                beat = 60.0 / self.tempo_of[j][finite[:, 0], finite[:, 1]]
+                x = (points[None, tail] - points[j]) / beat[:, None]
+                frames = np.abs(x - np.rint(x)) * beat[:, None] * fps
                 hit = frames <= HIT_FRAMES + _EPS
                 near = ~hit & (frames <= NEAR_FRAMES + _EPS)
-                w = point_w[inner, None]
-                segment += (w * (hit + NEAR_CREDIT * near)).sum(axis=0)[None, :]
-                hit_w = w * hit
-                k_mod = np.mod(k, bpb)
-                for p in range(bpb):
-                    segment[p] += DOWNBEAT_BONUS * (hit_w * (k_mod == (bpb - p) % bpb)).sum(0)
-            segment += point_w[j] * (1.0 + DOWNBEAT_BONUS * ((phase + n[None, :]) % bpb == 0))
-            total = base + segment
-            new_phase = (phase + n[None, :]) % bpb
-            flat_key = (new_phase * n_bins + bin_v[None, :]).ravel()
-            flat_val = total.ravel()
-            order = np.lexsort((flat_val, flat_key))
-            keys, vals = flat_key[order], flat_val[order]
-            last = np.r_[keys[1:] != keys[:-1], True]
-            keys, vals, src = keys[last], vals[last], order[last]
-            target = dp[j].reshape(-1)
-            better = vals > target[keys]
-            if not better.any():
-                continue
-            keys, vals, src = keys[better], vals[better], src[better]
-            target[keys] = vals
-            src_phase, src_c = np.divmod(src, n.size)
-            tempo_of[j].reshape(-1)[keys] = v[src_c]
-            entry_of[j].reshape(-1)[keys] = u[src_c]
-            back[j].reshape(-1, 5)[keys] = np.stack(
-                [np.full(keys.size, i), src_phase, prev_bin.ravel()[src], n[src_c], n1[src_c]],
-                axis=1)
-        if np.isfinite(dp[j]).any():
-            best_in_window[j] = windowed(j)
+                values = values + (point_w[None, tail] * (hit + NEAR_CREDIT * near)).sum(axis=1)
+            pick = int(np.argmax(values))
+            if values[pick] > best:
+                best, where = float(values[pick]), (j, int(finite[pick, 0]),
+                                                    int(finite[pick, 1]))
+        return where
 
-    # close: cuts after the last anchor follow its tempo to the end
-    best = (neg, -1, -1, -1)
-    for j in range(max(1, count - max_skip - 1), count):
-        finite = np.argwhere(np.isfinite(dp[j]))
-        if finite.size == 0:
-            continue
-        values = dp[j][finite[:, 0], finite[:, 1]]
-        if j + 1 < count:
-            tail = slice(j + 1, count)
-            beat = 60.0 / tempo_of[j][finite[:, 0], finite[:, 1]]
-            x = (points[None, tail] - points[j]) / beat[:, None]
-            frames = np.abs(x - np.rint(x)) * beat[:, None] * fps
-            hit = frames <= HIT_FRAMES + _EPS
-            near = ~hit & (frames <= NEAR_FRAMES + _EPS)
-            values = values + (point_w[None, tail] * (hit + NEAR_CREDIT * near)).sum(axis=1)
-        pick = int(np.argmax(values))
-        if values[pick] > best[0]:
-            best = (float(values[pick]), j, int(finite[pick, 0]), int(finite[pick, 1]))
-    if best[1] < 0:  # no cut can be an anchor (all too close to 0...): one tempo
-        return fit_single_tempo(cuts, weights, fps, tempo_range, beats_per_bar, 1)[0]
+    def trace_back(self, end: tuple[int, int, int]
+                   ) -> tuple[list[tuple[int, float, float, int]], int]:
+        """The stretches from 0 s to ``end`` as (beats, first tempo, last tempo, beats at the
+        first tempo), and the bar position of beat 0."""
+        stretches: list[tuple[int, float, float, int]] = []
+        j, phase, tempo_bin = end
+        while j > 0:
+            i, prev_phase, prev_bin, n, n1 = (int(v) for v in self.back[j, phase, tempo_bin])
+            stretches.append((n, float(self.entry_of[j, phase, tempo_bin]),
+                              float(self.tempo_of[j, phase, tempo_bin]), n1))
+            j, phase, tempo_bin = i, prev_phase, prev_bin
+        stretches.reverse()
+        return stretches, phase
 
-    changes: list[tuple[int, float, float]] = []  # (beats, entry bpm, final bpm) per stretch
-    j, ph, b = best[1], best[2], best[3]
-    while j > 0:
-        i, prev_phase, prev_bin, n, n1 = (int(v) for v in back[j, ph, b])
-        changes.append((n, float(entry_of[j, ph, b]), float(tempo_of[j, ph, b]), n1))
-        j, ph, b = i, prev_phase, prev_bin
-    changes.reverse()
-    pickup = (bpb - ph) % bpb  # ph is now the bar position of beat 0
-    beat_changes: list[tuple[float, float]] = []
+
+def _stretch_gain(points: np.ndarray, point_w: np.ndarray, i: int, j: int, combos, fps: float,
+                  beats_per_bar: int) -> np.ndarray:
+    """(phase at ``i``, way): what a stretch ``i -> j`` earns: the cuts it passes over (hit or
+    near miss, downbeat bonus for hits), anchor ``j`` itself (a hit, a downbeat bonus when its
+    beat starts a bar), minus a small penalty for a tempo change inside it."""
+    n, n1, u, v, _bin_u, _bin_v = combos
+    bpb = beats_per_bar
+    phase = np.arange(bpb)[:, None]
+    gain = np.zeros((bpb, n.size))
+    gain -= _CHANGE_PENALTY * np.abs(np.log(v / u)) / math.log(GENTLE_RATIO)
+    if j - i > 1:
+        inner = slice(i + 1, j)
+        since = points[inner, None] - points[i]  # (M, 1) seconds after the anchor
+        change_at = 60.0 * n1 / u  # (C,) the second tempo starts here
+        first_part = since < change_at[None, :]
+        x = np.where(first_part, since * u / 60.0,
+                     n1 + (since - change_at[None, :]) * v / 60.0)  # (M, C) beats
+        k = np.rint(x)
+        beat_len = np.where(first_part, 60.0 / u, 60.0 / v)
+        frames = np.abs(x - k) * beat_len * fps
+        hit = frames <= HIT_FRAMES + _EPS
+        near = ~hit & (frames <= NEAR_FRAMES + _EPS)
+        w = point_w[inner, None]
+        gain += (w * (hit + NEAR_CREDIT * near)).sum(axis=0)[None, :]
+        hit_w = w * hit
+        k_mod = np.mod(k, bpb)
+        for p in range(bpb):
+            gain[p] += DOWNBEAT_BONUS * (hit_w * (k_mod == (bpb - p) % bpb)).sum(0)
+    gain += point_w[j] * (1.0 + DOWNBEAT_BONUS * ((phase + n[None, :]) % bpb == 0))
+    return gain
+
+
+def _map_from_stretches(stretches: Sequence[tuple[int, float, float, int]], beats_per_bar: int,
+                        pickup: int) -> TempoMap:
+    """The tempo map of the chosen stretches: each starts at its first tempo and, when it has
+    two, changes to its last after its first ``n1`` beats."""
+    changes: list[tuple[float, float]] = []
     beat_count = 0.0
-    for n, entry, final, n1 in changes:
-        beat_changes.append((beat_count, entry))
+    for n, entry, final, n1 in stretches:
+        changes.append((beat_count, entry))
         if n1 < n:
-            beat_changes.append((beat_count + n1, final))
+            changes.append((beat_count + n1, final))
         beat_count += n
-    changes = beat_changes
-    tempo_map = TempoMap.from_beats(changes, beats_per_bar, pickup)
-    return evaluate(tempo_map, cuts, weights, fps)
+    return TempoMap.from_beats(changes, beats_per_bar, pickup)
 
 
 def _stretch_combos(gap: float, tempo_range: TempoRange, log_r: float, n_bins: int,
@@ -552,17 +626,19 @@ def fixed_tempo(bpm: float, cut_times: Sequence[float], strengths: Sequence[floa
 def fit_tempo(cut_times: Sequence[float], strengths: Sequence[float], fps: float,
               tempo_range: TempoRange | None = None, *, tempo_map: bool = False,
               beats_per_bar: int = 4, n_candidates: int = 5) -> TempoFit:
-    """``--tempo auto`` (one tempo) or ``--tempo auto --tempo-map``.
+    """``--tempo auto`` (one tempo; the default of ``render``) or ``--tempo auto --tempo-map``.
 
-    With no cuts the default tempo (clamped into the range) is used, and ``reason`` says so."""
+    With fewer than :data:`MIN_CUTS_TO_FIT` cuts the default tempo (clamped into the range) is
+    used, and ``reason`` says so."""
     tempo_range = tempo_range or TempoRange()
     cuts = _check_cuts(cut_times, fps)
-    if len(cuts) == 0:
+    if len(cuts) < MIN_CUTS_TO_FIT:
         bpm = tempo_range.clamp(DEFAULT_TEMPO_BPM)
-        candidate = evaluate(TempoMap.constant(bpm, beats_per_bar), [], [], fps)
+        candidate = evaluate(TempoMap.constant(bpm, beats_per_bar), cuts, strengths, fps)
+        why = ("no cuts were detected, so there is nothing to fit" if len(cuts) == 0 else
+               "only one cut was detected, and a tempo needs at least two to be fitted")
         return TempoFit("auto", candidate, (candidate,), fps, tempo_range,
-                        reason=f"no cuts were detected, so there is nothing to fit: using "
-                        f"the default tempo {bpm:g} bpm")
+                        reason=f"{why}: using the default tempo {bpm:g} bpm")
     singles = fit_single_tempo(cuts, strengths, fps, tempo_range, beats_per_bar, n_candidates)
     if not tempo_map:
         return TempoFit("auto", singles[0], tuple(singles), fps, tempo_range)

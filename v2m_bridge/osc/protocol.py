@@ -120,19 +120,24 @@ _ANSWERED_OPEN = ("`/v2m/ok s:address` (used by the next open; a regenerate keep
 REQUESTS: tuple[Message, ...] = (
     Message("/v2m/hello", (_s("name"), Arg("i", "reply_port")), STATUS,
             "`/v2m/status`; then `/v2m/status` ~10 Hz", "register for replies and /v2m/status"),
-    Message("/v2m/status", (), STATUS, "`/v2m/status s:transport f:pos f:bpm s:phase`",
+    Message("/v2m/status", (), STATUS,
+            "`/v2m/status s:transport f:pos f:bpm s:phase s:bar_beat` (bar_beat: \"13.2\" on "
+            "the music's tempo map; `-` with nothing open)",
             "ask for /v2m/status now"),
     Message("/v2m/video/open", (_s("path"), _f("timeline_offset", True),
                                 Arg("s", "tempo", True)), READY,
             "`/v2m/progress s:stage f:fraction` ..., then `/v2m/ready s:path f:duration` "
             "(after `/v2m/warning` if the video could only be read in part); "
             "`tempo` as in `/v2m/tempo`, for this video and the next ones",
-            "analyse and compose; progress, then /v2m/ready"),
+            "analyse and compose; progress, then /v2m/ready",
+            fixed_signatures=("s", "sf", "sfs", "sff")),
     Message("/v2m/key", (_s("key"),), help="key for the next open",
             reply_text=_ANSWERED_OPEN),
     Message("/v2m/primer", (_s("chords"),), help="first chords", reply_text=_ANSWERED_OPEN),
-    Message("/v2m/tempo", (_s("tempo"),), help="BPM, auto, 'auto map', 'auto 70:140', "
-            "'auto map 70:140' (empty: 120)", reply_text=_ANSWERED_OPEN + "; `auto` fits the "
+    Message("/v2m/tempo", (_s("tempo"),), fixed_signatures=("s", "f"),
+            help="BPM (a number or text), auto, 'auto map', 'auto 70:140', "
+            "'auto map 70:140' (empty: the default, fitted to the cuts; when following Reaper, "
+            "its tempo)", reply_text=_ANSWERED_OPEN + "; `auto` fits the "
             "tempo to the cuts, `map` lets it change gently (<= 10 %)"),
     Message("/v2m/rhythm", (_s("harmonic_rhythm"),), help="chords change every beat, half, "
             "bar or 2bars (and at cuts)", reply_text=_ANSWERED),

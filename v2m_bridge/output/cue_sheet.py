@@ -27,7 +27,7 @@ def cue_sheet_text(composition: Composition) -> str:
     writer.writerow(COLUMNS)
     if fit is None:
         return buffer.getvalue()
-    tempo_map = fit.tempo_map
+    tempo_map = composition.tempo_map  # the music's own map, as the MIDI file's markers
     for cut in fit.chosen.cuts:
         writer.writerow([cut.index, f"{cut.time:.3f}", smpte(cut.time, fit.fps),
                          hit_label(cut, tempo_map), f"{cut.frames_off:+.2f}", cut.kind,

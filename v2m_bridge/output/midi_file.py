@@ -26,6 +26,7 @@ from pathlib import Path
 
 import mido
 
+from v2m_bridge.errors import V2MError
 from v2m_bridge.music.arrangement import Composition
 from v2m_bridge.music.events import ARP_CHANNEL, CHORDS_CHANNEL
 from v2m_bridge.music.hits import cue_text, marker_text
@@ -37,13 +38,13 @@ TICKS_PER_BEAT = 480
 CHORDS_TRACK_NAME = "V2M Chords"
 ARP_TRACK_NAME = "V2M Arp"
 CONDUCTOR_TRACK_NAME = "V2M Conductor"
+METRE_LABEL = "metre"  # the text event "metre: 4/4, 3-beat pickup"
 
 
-def seconds_to_ticks(time_s: float, tempo: float | TempoMap) -> int:
-    """Ticks of media time ``time_s`` under a fixed tempo (bpm) or a tempo map."""
-    if isinstance(tempo, TempoMap):
-        return round(tempo.beat_at(time_s) * TICKS_PER_BEAT)
-    return round(time_s * tempo / 60.0 * TICKS_PER_BEAT)
+def seconds_to_ticks(time_s: float, tempo: TempoMap) -> int:
+    """The file's tick of media time ``time_s``, asked of the composition's tempo map (every
+    track's notes and markers go through here)."""
+    return tempo.tick_at(time_s, TICKS_PER_BEAT)
 
 
 def _to_track(name: str, timed: list[tuple[int, int, mido.Message | mido.MetaMessage]],
@@ -114,20 +115,19 @@ def _conductor_track(composition: Composition, end_tick: int) -> mido.MidiTrack:
     timed: list[tuple[int, int, mido.MetaMessage]] = [
         (0, 2, mido.MetaMessage("key_signature", key=composition.key.mido_name)),
     ]
-    bar_start = tempo.pickup * TICKS_PER_BEAT
-    if tempo.pickup:  # a short first bar, then the metre
-        timed.append((0, 1, mido.MetaMessage("time_signature", numerator=tempo.pickup,
-                                             denominator=4)))
-    if bar_start < end_tick or not tempo.pickup:
-        timed.append((bar_start, 1, mido.MetaMessage(
-            "time_signature", numerator=composition.grid.beats_per_bar, denominator=4)))
-    for segment in tempo.segments:
-        tick = round(segment.beat * TICKS_PER_BEAT)
+    # a short first bar, then the metre; a file that ends inside its pickup bar cannot hold
+    # the second signature, so the "metre" text below says it
+    for tick, numerator, denominator in tempo.midi_time_signatures(TICKS_PER_BEAT):
         if tick < end_tick or tick == 0:
-            timed.append((tick, 0, mido.MetaMessage(
-                "set_tempo", tempo=round(60_000_000 / segment.bpm))))
+            timed.append((tick, 1, mido.MetaMessage("time_signature", numerator=numerator,
+                                                    denominator=denominator)))
+    for tick, per_quarter in tempo.midi_tempo_events(TICKS_PER_BEAT):
+        if tick < end_tick or tick == 0:
+            timed.append((tick, 0, mido.MetaMessage("set_tempo", tempo=per_quarter)))
     provenance = composition.provenance
-    texts = [f"{label}: {value}" for label, value in provenance.facts.items()]
+    texts = [f"{label}: {value}" for label, value in provenance.facts.items()
+             if label != METRE_LABEL]
+    texts.append(f"{METRE_LABEL}: {tempo.metre_text}")
     texts += [f"note: {note}" for note in provenance.notes]
     # at the end tick: no note starts there, so no reader takes them for lyrics
     timed.extend((end_tick, 7, mido.MetaMessage("text", text=_ascii(text))) for text in texts)
@@ -182,10 +182,10 @@ def read_kept_midi(path: str | os.PathLike) -> KeptPiece:
     except (OSError, EOFError, ValueError, KeyError, IndexError) as err:
         raise RerollError(f"--keep {str(source)!r} is not a readable MIDI file: {err}") from err
     texts: list[str] = []
-    tempos: list[tuple[float, float]] = []
+    tempos: list[tuple[int, int]] = []  # (tick, microseconds per quarter)
     markers: list[tuple[int, str]] = []
     notes: list[KeptNote] = []
-    signatures: list[tuple[int, int]] = []  # (tick, numerator)
+    signatures: list[tuple[int, int, int]] = []  # (tick, numerator, denominator)
     key_name, end_tick = None, 0
     tpb = midi.ticks_per_beat
     for track in midi.tracks:
@@ -194,9 +194,9 @@ def read_kept_midi(path: str | os.PathLike) -> KeptPiece:
         for message in track:
             now += message.time
             if message.type == "set_tempo":
-                tempos.append((now / tpb, 60_000_000 / message.tempo))
+                tempos.append((now, message.tempo))
             elif message.type == "time_signature":
-                signatures.append((now, message.numerator))
+                signatures.append((now, message.numerator, message.denominator))
             elif message.type == "key_signature" and now == 0:
                 key_name = message.key
             elif message.type == "text":
@@ -211,13 +211,12 @@ def read_kept_midi(path: str | os.PathLike) -> KeptPiece:
                     notes.append(KeptNote(started[0], now, message.note, started[1],
                                           message.channel))
         end_tick = max(end_tick, now)
-    tempos.sort()
-    signatures.sort()
-    beats_per_bar, pickup = (signatures[0][1] if signatures else 4), 0
-    if len(signatures) >= 2 and signatures[0][0] == 0 and \
-            signatures[1][0] == signatures[0][1] * tpb and signatures[0][1] < signatures[1][1]:
-        pickup, beats_per_bar = signatures[0][1], signatures[1][1]  # a pickup bar
-    return kept_from_parts(str(source), tpb, texts, tempos, beats_per_bar, pickup, key_name,
-                           markers,
+    metre = next((text.partition(": ")[2] for text in texts
+                  if text.startswith(f"{METRE_LABEL}: ")), None)
+    try:
+        tempo_map = TempoMap.from_midi(tempos, signatures, tpb, metre)
+    except V2MError as err:
+        raise RerollError(f"--keep {str(source)!r}: its tempo map cannot be read: {err}") from err
+    return kept_from_parts(str(source), tpb, texts, tempo_map, key_name, markers,
                            sorted(notes, key=lambda n: (n.start_tick, n.channel, n.pitch)),
                            end_tick)

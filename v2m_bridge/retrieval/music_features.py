@@ -55,6 +55,7 @@ from v2m_bridge.data.muvi_sync import (
     read_value_lab,
 )
 from v2m_bridge.errors import V2MError
+from v2m_bridge.music.tempo_map import TempoMap, bpm_of_midi_tempo, seconds_per_midi_tick
 from v2m_bridge.vocab import MINOR_FAMILY, QUALITIES, Chord, Key
 
 DRUM_CHANNEL = 9  # MIDI channel 10 in 1-based numbering
@@ -118,7 +119,7 @@ class MusicFeatures:
     def bar_seconds(self) -> float | None:
         if not self.tempo_bpm:
             return None
-        return 60.0 / self.tempo_bpm * self.beats_per_bar
+        return TempoMap.constant(self.tempo_bpm, self.beats_per_bar).seconds_per_bar_at()
 
     def chords(self) -> list[Chord]:
         from_id = _CHORDS_BY_ID
@@ -260,9 +261,9 @@ def read_midi_notes(path: Path) -> tuple[list[_Note], float | None, int, int]:
             break
         kind = message.type
         if kind == "set_tempo":
-            tick_seconds = message.tempo / 1e6 / ticks_per_beat
+            tick_seconds = seconds_per_midi_tick(message.tempo, ticks_per_beat)
             if first_tempo is None:
-                first_tempo = 60e6 / message.tempo
+                first_tempo = bpm_of_midi_tempo(message.tempo)
         elif kind == "time_signature" and not notes:
             beats_per_bar = max(1, message.numerator * 4 // max(message.denominator, 1))
         elif kind in ("note_on", "note_off"):
@@ -392,7 +393,7 @@ def from_midi(path: Path, item_id: str | None = None) -> MusicFeatures:
     if tempo is None:
         tempo_notes.append("no tempo in the file: 120 bpm and 4/4 assumed for bars and phrases")
     bpm = tempo or 120.0
-    bar = 60.0 / bpm * beats_per_bar
+    bar = TempoMap.constant(bpm, beats_per_bar).seconds_per_bar_at()
     phrase_starts = tuple(sorted({round(k * PHRASE_BARS * bar)
                                   for k in range(int(n / (PHRASE_BARS * bar)) + 1)
                                   if round(k * PHRASE_BARS * bar) < n}))
