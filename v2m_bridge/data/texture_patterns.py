@@ -39,7 +39,7 @@ METRES = (3, 4)
 DENSITY_BANDS = ((2, 6), (7, 10), (11, 15), (16, 22), (23, 64))  # notes per bar
 KEEP_PER_BAND = 60
 MIN_COUNT = 2
-OFF_GRID_BEATS = 0.1
+OFF_GRID_BEATS = 0.05
 
 NoteCode = tuple[int, int, int, int]  # (sixteenth, length in sixteenths, pitch above root, degree)
 

@@ -138,6 +138,8 @@ class Composition:
     timings: dict[str, float] = field(default_factory=dict)  # seconds per pipeline stage
     tempo_fit: TempoFit | None = None  # how the tempo was chosen, and every cut's hit or miss
     rerolled_bars: tuple[int, int] | None = None  # first and last bar (1-based) re-rolled
+    parts: tuple[int, ...] = (CHORDS_CHANNEL, ARP_CHANNEL, BASS_CHANNEL, HITS_CHANNEL)
+    """Channels of the parts, each a named track of the MIDI file (hits only when on)."""
 
     @property
     def duration(self) -> float:
@@ -277,7 +279,9 @@ def arrange(chords: Sequence[Chord], *, motion: np.ndarray, scene_offset: np.nda
     return Composition(
         events=remove_overlaps(limit_clashes(events, grid)), grid=grid, key=options.key,
         trace=FeatureTrace(motion, emotion, dynamics, detected),
-        provenance=Provenance(notes=tuple(messages)), programs=programs)
+        provenance=Provenance(notes=tuple(messages)), programs=programs,
+        parts=(CHORDS_CHANNEL, ARP_CHANNEL, BASS_CHANNEL)
+        + ((HITS_CHANNEL,) if options.hits_track and options.cut_align else ()))
 
 
 def _pad_events(grid: HarmonicGrid, voicings: dict[int, Voicing],

@@ -22,6 +22,7 @@ import itertools
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
+from v2m_bridge.music.dynamics import VELOCITY_MIN
 from v2m_bridge.music.events import ARP_CHANNEL, BASS_CHANNEL, CHORDS_CHANNEL, NoteEvent
 from v2m_bridge.music.grid import HarmonicGrid
 from v2m_bridge.music.patterns import Pattern, PatternNote, chord_pitch, load_patterns, scale_of
@@ -38,6 +39,7 @@ UPPER_HOLD_BEATS = 1.0  # chords and figuration ring on to their next onset, a b
 PHRASE_ARC = (-2, 2, 6, -3)  # velocity added on the phrase's bars 1..4
 PART_BALANCE = {BASS_CHANNEL: -2, CHORDS_CHANNEL: -5, ARP_CHANNEL: 0}
 PATTERN_ACCENT_SCALE = 1.0
+VELOCITY_FLOOR = VELOCITY_MIN - 12  # accents shape the picture's velocity, never drown a note
 # choice costs besides register and density (in semitones of register distance)
 VOICE_LEADING_WEIGHT = 1.5
 LEAP_WEIGHT = 3.0  # patterns whose top line leaps from beat to beat
@@ -323,6 +325,6 @@ def figurate(grid: HarmonicGrid, key: Key, style: str | TextureStyle,
         accent = max(-20, min(20, round(note.accent * PATTERN_ACCENT_SCALE)))
         velocity = (velocity_at(note.start) + metric + accent + PHRASE_ARC[bar.phrase_bar]
                     + PART_BALANCE[channel])
-        events.append(NoteEvent(note.start, note.end, note.pitch, max(1, min(127, velocity)),
-                                channel))
+        events.append(NoteEvent(note.start, note.end, note.pitch,
+                                max(VELOCITY_FLOOR, min(127, velocity)), channel))
     return events
