@@ -18,7 +18,7 @@ from v2m_bridge.daemon.live_frames import (
     parse_frame,
 )
 from v2m_bridge.daemon.scheduler import merge_from
-from v2m_bridge.music.events import ARP_CHANNEL, CHORDS_CHANNEL, NoteEvent
+from v2m_bridge.music.events import ARP_CHANNEL, CHORDS_CHANNEL, HITS_CHANNEL, NoteEvent
 from v2m_bridge.options import RenderOptions
 
 
@@ -158,8 +158,8 @@ def test_a_cut_moves_the_change_onto_it(amt):
     update = live.cut(6.3, second(6))  # snaps to the sixteenth at 6.25
     assert update.start == pytest.approx(6.25)
     assert len(live.chords) == 3  # the chord of second 7 was chosen at the cut
-    struck = {round(e.start, 6) for e in update.events if e.channel == CHORDS_CHANNEL}
-    assert 6.25 in struck  # a change or a re-strike on the cut
+    struck = {round(e.start, 6) for e in update.events if e.channel != HITS_CHANNEL}
+    assert 6.25 in struck  # a change or a re-strike on the cut (in one part or another)
     assert live.complete([second(6)]) is None  # nothing new: that chord is already planned
 
 

@@ -32,7 +32,7 @@ BASS_SPLIT = 55  # notes under G3 that are within a fifth of the bar's lowest no
 PHRASE_BARS = 4
 CANDIDATES = 30  # patterns nearest the wanted density that are scored for each choice
 LOWEST, HIGHEST = 28, 88  # the piano's useful range for an accompaniment
-DOWNBEAT_ACCENT = 4
+DOWNBEAT_ACCENT = 3
 MID_BAR_ACCENT = 2
 OFFBEAT_DROP = 3  # sixteenths between the beats are played lighter
 UPPER_HOLD_BEATS = 1.0  # chords and figuration ring on to their next onset, a beat at most
@@ -41,8 +41,9 @@ PART_BALANCE = {BASS_CHANNEL: -2, CHORDS_CHANNEL: -5, ARP_CHANNEL: 0}
 PATTERN_ACCENT_SCALE = 1.0
 VELOCITY_FLOOR = VELOCITY_MIN - 12  # accents shape the picture's velocity, never drown a note
 # choice costs besides register and density (in semitones of register distance)
-VOICE_LEADING_WEIGHT = 1.5
-LEAP_WEIGHT = 3.0  # patterns whose top line leaps from beat to beat
+VOICE_LEADING_WEIGHT = 2.0
+WRAP_WEIGHT = 1.5  # patterns that flow over the bar line into their own repeat
+LEAP_WEIGHT = 7.0  # patterns whose top line leaps from beat to beat
 EMPTY_DOWNBEAT_COST = 8.0  # the right hand silent on the bar line
 
 
@@ -159,6 +160,7 @@ class _Figurator:
                          if n.position == first)
         variety = ((pattern.index * 2654435761 + seed * 40503) % 1000) / 1000
         return (abs(mean - centre) + VOICE_LEADING_WEIGHT * _movement(self.previous_upper, opening)
+                + WRAP_WEIGHT * pattern.wrap_movement
                 + 6 * abs(len(pattern.notes) - wanted_notes) / max(wanted_notes, 1)
                 - 0.3 * min(pattern.count, 20) ** 0.5 + 1.2 * variety
                 + LEAP_WEIGHT * pattern.top_leaps_per_beat
@@ -284,15 +286,14 @@ def _legato(grid: HarmonicGrid, played: list[tuple[_Played, _Bar]],
         onsets.setdefault(channel, []).append(note.start)
     for starts in onsets.values():
         starts.sort()
-    result = []
+    result, tempo = [], grid.tempo
     for (note, bar), channel in zip(played, channels, strict=True):
         starts = onsets[channel]
         later = starts[bisect.bisect_right(starts, note.start + 1e-9):]
         span_end = grid.spans[grid.span_index(note.start)].end
         end = min(later[0] if later else grid.duration, span_end)
         if channel != BASS_CHANNEL:  # the hands let go after a beat; the bass is pedalled
-            beat = grid.tempo.beat_at(note.start)
-            end = min(end, grid.tempo.time_at(beat + UPPER_HOLD_BEATS))
+            end = min(end, tempo.time_at(tempo.beat_at(note.start) + UPPER_HOLD_BEATS))
         if end > note.end:
             note = dataclasses.replace(note, end=end)
         result.append((note, bar))
@@ -323,6 +324,8 @@ def figurate(grid: HarmonicGrid, key: Key, style: str | TextureStyle,
                   MID_BAR_ACCENT if note.position == 8 else
                   -OFFBEAT_DROP if in_beat else 0)
         accent = max(-20, min(20, round(note.accent * PATTERN_ACCENT_SCALE)))
+        if note.position == 0:  # the bar line is never played softer than the pattern's mean
+            accent = max(accent, 0)
         velocity = (velocity_at(note.start) + metric + accent + PHRASE_ARC[bar.phrase_bar]
                     + PART_BALANCE[channel])
         events.append(NoteEvent(note.start, note.end, note.pitch,

@@ -62,6 +62,21 @@ class Pattern:
         return sum(move >= 3 for move in moves) / 4
 
     @functools.cached_property
+    def wrap_movement(self) -> float:
+        """How far the upper voices of the bar's last beat are from those of its first onset:
+        small for a pattern that flows into its own repeat over the bar line."""
+        upper = [(i, n) for i, n in enumerate(self.notes) if i not in self.bass_notes]
+        if not upper:
+            return 0.0
+        first = min(n.position for _, n in upper)
+        opening = [n.above_root for _, n in upper if n.position == first]
+        ending = [n.above_root for _, n in upper if n.position >= 12] or [
+            n.above_root for _, n in upper if n.position == max(m.position for _, m in upper)]
+        forward = sum(min(abs(a - b) for b in opening) for a in ending)
+        backward = sum(min(abs(a - b) for b in ending) for a in opening)
+        return (forward + backward) / (len(ending) + len(opening))
+
+    @functools.cached_property
     def bass_notes(self) -> frozenset[int]:
         """Indices of the notes that make the bass: within a fifth of the lowest."""
         lowest = min(note.above_root for note in self.notes)
@@ -92,10 +107,24 @@ def scale_of(key: Key) -> frozenset[int]:
     return frozenset((key.tonic + step) % 12 for step in steps)
 
 
-def _nearest(reference: int, classes: frozenset[int] | set[int]) -> int:
+@functools.lru_cache(maxsize=4096)
+def _nearest_step(pitch_class: int, classes: frozenset[int]) -> int:
+    """The smallest move (lower on a tie) from ``pitch_class`` onto one of ``classes``."""
+    return min((step for step in range(-6, 7) if (pitch_class + step) % 12 in classes),
+               key=lambda step: (abs(step), step))
+
+
+def _nearest(reference: int, classes: frozenset[int]) -> int:
     """The pitch nearest ``reference`` whose pitch class is in ``classes`` (lower on a tie)."""
-    return min((reference + step for step in range(-6, 7) if (reference + step) % 12 in classes),
-               key=lambda pitch: (abs(pitch - reference), pitch))
+    return reference + _nearest_step(reference % 12, classes)
+
+
+@functools.lru_cache(maxsize=512)
+def _classes(chord: Chord) -> tuple[frozenset[int], tuple[int, ...]]:
+    """The chord's pitch classes and its intervals above the root."""
+    assert chord.root is not None
+    intervals = QUALITY_INTERVALS[chord.quality]
+    return frozenset((chord.root + i) % 12 for i in intervals), intervals
 
 
 def chord_pitch(note: PatternNote, chord: Chord, key_scale: frozenset[int], anchor: int,
@@ -109,14 +138,13 @@ def chord_pitch(note: PatternNote, chord: Chord, key_scale: frozenset[int], anch
     moved onto the key's scale (or the chord) if it is off both.
     """
     assert chord.root is not None
-    intervals = QUALITY_INTERVALS[chord.quality]
-    chord_classes = {(chord.root + i) % 12 for i in intervals}
+    chord_classes, intervals = _classes(chord)
     place = note.above_root + anchor
     if note.degree >= 0 and is_bass:
         interval = intervals[note.degree] if note.degree < len(intervals) else intervals[2]
-        return _nearest(place, {(chord.root + interval) % 12})
+        return _nearest(place, frozenset({(chord.root + interval) % 12}))
     if note.degree >= 0:
         return _nearest(place, chord_classes)
     if place % 12 in key_scale or place % 12 in chord_classes:
         return place
-    return _nearest(place, set(key_scale) | chord_classes)
+    return _nearest(place, key_scale | chord_classes)
