@@ -11,6 +11,7 @@ patterns are learned from. Note times go ticks → seconds (the file's tempo eve
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -47,7 +48,7 @@ class PianoPart:
                 if i > 0 and c.chord != self.chords[i - 1].chord]
 
 
-def _tick_seconds(midi: mido.MidiFile) -> callable:
+def _tick_seconds(midi: mido.MidiFile) -> Callable[[float], float]:
     """A function ticks → seconds under the file's tempo events (any track)."""
     changes: dict[int, int] = {}
     for track in midi.tracks:

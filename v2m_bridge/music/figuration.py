@@ -6,7 +6,8 @@ bars; action gets busy ones), for smooth voice leading from the bar before, and 
 real players use it. As a pianist keeps a figure for a phrase, the pattern chosen on a phrase's
 first bar goes on (re-voiced onto each chord) and the phrase's last bar varies it; a cut or a
 big change of activity chooses anew. A chord change inside a bar (a cut on a sixteenth) re-strikes
-the pattern's downbeat on the new chord. No note outlasts its chord.
+the pattern's downbeat on the new chord. No note outlasts its chord. The patterns are 4/4 bars:
+a shorter bar plays their first beats, a pickup bar their last ones.
 
 The notes go to three parts: the bass (the lowest notes, under G3), chords (notes struck two or
 more at once) and figuration (single notes). Velocity starts from the picture's velocity at the
