@@ -1,8 +1,8 @@
 -- @description v2m - Insert generated MIDI at the video item
 -- @about
 --   Inserts the MIDI file last scored for the selected video item (see "v2m - Score selected
---   video item") on the tracks "V2M Chords" and "V2M Arp" (created when missing): one item per
---   part, with the same position, length and start offset as the video item, so every chord
+--   video item") on the tracks "V2M Chords", "V2M Figuration", "V2M Bass" and "V2M Hits"
+--   (created when missing): one item per part, with the same position, length and start offset as the video item, so every chord
 --   lines up with the frame it was composed for. With no item selected, uses the video item
 --   scored last.
 

@@ -57,7 +57,8 @@ local function main()
 
   v2m.remember_score(info, midi_path)
   local answer = reaper.ShowMessageBox("Scored " .. how .. ":\n" .. midi_path ..
-    "\n\nInsert it on the tracks \"V2M Chords\" and \"V2M Arp\" now?", "v2m", 4)
+    "\n\nInsert it on the tracks \"V2M Chords\", \"V2M Figuration\", \"V2M Bass\" and " ..
+    "\"V2M Hits\" now?", "v2m", 4)
   if answer == 6 then return v2m.insert_generated_midi(info, midi_path) end
   return true
 end

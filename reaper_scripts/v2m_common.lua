@@ -25,7 +25,9 @@ M.SHORT_WAIT_S = 30       -- renders of a composition the daemon already holds, 
 M.STARTUP_MARGIN_S = 60   -- ExecProcess waits this much longer than `send --wait` itself
 M.PARTS = {               -- tracks of the generated MIDI file and their MIDI channels (0-based)
   { name = "V2M Chords", channel = 0 },
-  { name = "V2M Arp", channel = 1 },
+  { name = "V2M Figuration", channel = 1 },
+  { name = "V2M Bass", channel = 2 },
+  { name = "V2M Hits", channel = 3 },
 }
 local SET_LAST_TOUCHED_TRACK = 40914  -- "Track: Set first selected track as last touched track"
 
@@ -488,7 +490,7 @@ local function new_item_on(track, before)
   return nil
 end
 
--- Deletes the notes and channel messages of every other channel (the file holds both parts).
+-- Deletes the notes and channel messages of every other channel (the file holds every part).
 function M.keep_channel(take, channel)
   local _, notes, ccs = reaper.MIDI_CountEvts(take)
   for index = notes - 1, 0, -1 do

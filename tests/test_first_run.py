@@ -102,7 +102,8 @@ def test_readme_first_command_scores_the_demo_clip_in_a_bare_copy(bare_copy, tmp
     out = bare_copy / "v2m-demo"
     midi = mido.MidiFile(out / "demo.mid")
     assert midi.length == pytest.approx(CLIP_SECONDS, abs=0.05)
-    assert [track.name for track in midi.tracks][1:] == ["V2M Chords", "V2M Arp"]
+    assert [track.name for track in midi.tracks][1:4] == ["V2M Chords", "V2M Figuration",
+                                                          "V2M Bass"]
     markers = [message.text for track in midi.tracks for message in track
                if message.type == "marker"]
     assert len(markers) >= 2, markers

@@ -18,7 +18,13 @@ from v2m_bridge.daemon.live_frames import (
     parse_frame,
 )
 from v2m_bridge.daemon.scheduler import merge_from
-from v2m_bridge.music.events import ARP_CHANNEL, CHORDS_CHANNEL, NoteEvent
+from v2m_bridge.music.events import (
+    ARP_CHANNEL,
+    BASS_CHANNEL,
+    CHORDS_CHANNEL,
+    HITS_CHANNEL,
+    NoteEvent,
+)
 from v2m_bridge.music.tempo_map import TempoMap
 from v2m_bridge.options import RenderOptions
 
@@ -153,14 +159,35 @@ def test_the_past_decides_the_chord_not_the_future(amt):
     assert first.chords[:7] == second_run.chords[:7]
 
 
+@pytest.mark.parametrize("texture", ["auto", "arpeggio"])
+def test_live_plays_the_render_textures_and_hits_the_cut(amt, texture):
+    live = composer(amt, tempo_bpm=120.0, texture=texture)
+    live.begin()
+    events: list[NoteEvent] = []
+
+    def merge(update) -> None:
+        nonlocal events
+        if update is not None:  # the plan from update.start on replaces the old one
+            events = [e for e in events if e.start < update.start] + list(update.events)
+
+    for n in range(5, 13):
+        if n == 9:
+            merge(live.cut(9.5, second(9)))  # a cut half-way through second 9
+        merge(live.complete([second(n)]))
+    channels = {e.channel for e in events}
+    assert {CHORDS_CHANNEL, ARP_CHANNEL, BASS_CHANNEL} <= channels  # the parts of a render
+    hits = [e for e in events if e.channel == HITS_CHANNEL]
+    assert hits and any(abs(e.start - 9.5) < 1e-6 for e in hits)  # the cut, on its frame
+
+
 def test_a_cut_moves_the_change_onto_it(amt):
     live = composer(amt, tempo_bpm=120.0)
     live.complete([second(5)])
     update = live.cut(6.3, second(6))  # snaps to the sixteenth at 6.25
     assert update.start == pytest.approx(6.25)
     assert len(live.chords) == 3  # the chord of second 7 was chosen at the cut
-    struck = {round(e.start, 6) for e in update.events if e.channel == CHORDS_CHANNEL}
-    assert 6.25 in struck  # a change or a re-strike on the cut
+    struck = {round(e.start, 6) for e in update.events if e.channel != HITS_CHANNEL}
+    assert 6.25 in struck  # a change or a re-strike on the cut (in one part or another)
     assert live.complete([second(6)]) is None  # nothing new: that chord is already planned
 
 

@@ -414,7 +414,8 @@ def test_no_sound_from_the_cursor_while_paused(daemon, tmp_path):
     paused_at = stream_time(client, spans[0][0] + 0.1, 0.4)
     client.send_bundle(("/play", 0.0), ("/pause", 1.0))
     pause_began = time.monotonic()
-    cursor = spans[-1][0] + 0.05  # the user clicks into another chord
+    cursor = next(start + 0.05 for start, _, pitches in reversed(spans)  # the user clicks
+                  if pitches != chord_at(spans, paused_at))  # into another chord
     for _ in range(15):
         client.send("/time", float(cursor))
         time.sleep(0.033)

@@ -208,16 +208,17 @@ def test_score_without_a_daemon_renders_offline_and_inserts(tmp_path, fake_bridg
     video = tmp_path / TRICKY_NAME
     port = closed_port()
     scenario = score_scenario(tmp_path, executable, port, video, message_answers=[6],
-                              midi_notes=[{"chan": 0, "pitch": 60}, {"chan": 1, "pitch": 72}])
+                              midi_notes=[{"chan": 0, "pitch": 60}, {"chan": 1, "pitch": 72},
+                                          {"chan": 2, "pitch": 36}, {"chan": 3, "pitch": 40}])
     result = run_lua(SCORE, scenario, tmp_path)
     midi = tmp_path / "my project" / "v2m" / (TRICKY_NAME[:-4] + "-v2m-1.mid")
     assert argv_log() == [send_argv(port, "3", "/v2m/status"),
                           ["render", str(video), "-o", str(midi)]]
     assert midi.read_bytes() == b"MThd"
     assert "offline (no daemon answered)" in message_texts(result)[0]
-    assert calls(result, "InsertMedia") == [[str(midi), 0], [str(midi), 0]]
+    assert calls(result, "InsertMedia") == [[str(midi), 0]] * 4
     names = [track["name"] for track in result["tracks"]]
-    assert names == ["Video", "V2M Chords", "V2M Arp"]
+    assert names == ["Video", "V2M Chords", "V2M Figuration", "V2M Bass", "V2M Hits"]
 
 
 def test_a_second_score_gets_a_new_file_name(tmp_path, fake_bridge):
@@ -282,22 +283,25 @@ def test_section_sources_are_followed_to_the_file(tmp_path):
 # --- insert -----------------------------------------------------------------------------------
 
 def insert_scenario(midi: Path, **extra) -> dict:
-    return {"tracks": [{"name": "Video", "selected": True}, {"name": "V2M Arp"}],
+    return {"tracks": [{"name": "Video", "selected": True}, {"name": "V2M Figuration"}],
             "items": [video_item("/films/a.mov")], "cursor": 3.0,
             "proj_ext_state": {"v2m/mid:{VIDEO-1}": str(midi), "v2m/last_item": "{VIDEO-1}"},
             "midi_notes": [{"chan": 0, "pitch": 60}, {"chan": 1, "pitch": 72},
-                           {"chan": 0, "pitch": 64}, {"chan": 1, "pitch": 76}],
-            "midi_ccs": [{"chan": 0}, {"chan": 1}], **extra}
+                           {"chan": 0, "pitch": 64}, {"chan": 1, "pitch": 76},
+                           {"chan": 2, "pitch": 36}, {"chan": 3, "pitch": 40}],
+            "midi_ccs": [{"chan": 0}, {"chan": 1}, {"chan": 2}, {"chan": 3}], **extra}
 
 
 def test_insert_puts_each_part_on_its_track_aligned_to_the_video(tmp_path):
     midi = tmp_path / "cue v2m.mid"
     midi.write_bytes(b"MThd")
     result = run_lua(INSERT, insert_scenario(midi), tmp_path)
-    assert calls(result, "InsertMedia") == [[str(midi), 0], [str(midi), 0]]
+    assert calls(result, "InsertMedia") == [[str(midi), 0]] * 4
     tracks = {track["name"]: track for track in result["tracks"]}
-    assert [track["name"] for track in result["tracks"]] == ["Video", "V2M Arp", "V2M Chords"]
-    for name, channel, pitches in (("V2M Chords", 0, [60, 64]), ("V2M Arp", 1, [72, 76])):
+    assert [track["name"] for track in result["tracks"]] == [
+        "Video", "V2M Figuration", "V2M Chords", "V2M Bass", "V2M Hits"]
+    for name, channel, pitches in (("V2M Chords", 0, [60, 64]), ("V2M Figuration", 1, [72, 76]),
+                                   ("V2M Bass", 2, [36]), ("V2M Hits", 3, [40])):
         [item] = tracks[name]["items"]
         assert (item["position"], item["length"], item["offset"]) == (12.0, 20.0, 4.5)
         assert item["take_name"] == name and item["path"] == str(midi)
@@ -316,7 +320,7 @@ def test_insert_uses_the_last_scored_item_when_nothing_is_selected(tmp_path):
     scenario = insert_scenario(midi)
     scenario["items"][0]["selected"] = False
     result = run_lua(INSERT, scenario, tmp_path)
-    assert len(calls(result, "InsertMedia")) == 2
+    assert len(calls(result, "InsertMedia")) == 4
 
 
 @pytest.mark.parametrize(("change", "expected"), [
@@ -515,7 +519,7 @@ def test_insert_sets_the_tempo_map_and_adds_cut_markers_when_asked(tmp_path):
     order = [call["fn"] for call in result["calls"]]
     assert order.index("SetTempoTimeSigMarker") < order.index("InsertMedia")
     assert order.index("Undo_BeginBlock") < order.index("SetTempoTimeSigMarker")
-    assert len(calls(result, "InsertMedia")) == 2 and message_texts(result) == []
+    assert len(calls(result, "InsertMedia")) == 4 and message_texts(result) == []
 
 
 def test_insert_leaves_tempo_and_markers_alone_by_default(tmp_path):

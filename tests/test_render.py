@@ -8,6 +8,7 @@ features come from the labelled fallback.
 
 from __future__ import annotations
 
+import csv
 import itertools
 import shutil
 import wave
@@ -81,13 +82,48 @@ def _velocities(midi: mido.MidiFile) -> list[int]:
             if msg.type == "note_on" and msg.velocity > 0]
 
 
+def _note_ons(midi: mido.MidiFile, track: mido.MidiTrack) -> list[tuple[float, int, int]]:
+    """(seconds, channel, pitch) of every note-on of a track (the file has one tempo)."""
+    tempo = next(msg.tempo for msg in midi.tracks[0] if msg.type == "set_tempo")
+    ticks, result = 0, []
+    for msg in track:
+        ticks += msg.time
+        if msg.type == "note_on" and msg.velocity > 0:
+            result.append((mido.tick2second(ticks, midi.ticks_per_beat, tempo), msg.channel,
+                           msg.note))
+    return result
+
+
+def test_default_render_has_named_parts_and_hits_on_every_strong_cut(tmp_path, checkpoint):
+    out, cues = tmp_path / "montage.mid", tmp_path / "cues.csv"
+    assert _render(MONTAGE, out, checkpoint, "--hits", str(cues)) == 0
+    midi = mido.MidiFile(out)
+    names = [track.name for track in midi.tracks]
+    assert names == ["V2M Conductor", "V2M Chords", "V2M Figuration", "V2M Bass", "V2M Hits"]
+    for channel, track in enumerate(midi.tracks[1:]):  # each part on its own channel
+        notes = _note_ons(midi, track)
+        assert notes and {c for _, c, _ in notes} == {channel}, track.name
+    with cues.open(newline="") as handle:
+        rows = [row for row in csv.DictReader(handle) if row.get("strength")]
+    strong = [float(row["time_s"]) for row in rows if float(row["strength"]) >= 0.5]
+    assert strong  # the montage's cuts are hard cuts
+    hits = [time_s for time_s, _, _ in _note_ons(midi, midi.tracks[4])]
+    frame = 1 / 25
+    for cut in strong:
+        assert min(abs(t - cut) for t in hits) <= frame, cut
+    quiet = tmp_path / "quiet.mid"
+    assert _render(MONTAGE, quiet, checkpoint, "--no-hits-track", "--texture", "pulse") == 0
+    assert [t.name for t in mido.MidiFile(quiet).tracks][-1] == "V2M Bass"
+
+
 def test_montage_render_matches_the_video(tmp_path, checkpoint, capsys):
     out = tmp_path / "montage.mid"
-    assert _render(MONTAGE, out, checkpoint) == 0
+    assert _render(MONTAGE, out, checkpoint, "--texture", "pad") == 0
     midi, markers, texts = _conductor(out)
     assert abs(midi.length - 22.0) <= BEAT_S
-    assert [track.name for track in midi.tracks] == ["V2M Conductor", "V2M Chords", "V2M Arp"]
-    # a marker at every chord change, naming the chord the pad actually plays there
+    assert [track.name for track in midi.tracks] == [
+        "V2M Conductor", "V2M Chords", "V2M Figuration", "V2M Bass", "V2M Hits"]
+    # a marker at every chord change, naming the chord the pad (--texture pad) plays there
     assert markers[0][0] == 0.0
     assert all(a[1] != b[1] for a, b in itertools.pairwise(markers))
     pad_chords = _pad_pitch_classes_by_onset(midi)

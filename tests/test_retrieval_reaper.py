@@ -77,7 +77,7 @@ def test_suggest_lists_progressions_and_inserts_the_chosen_one(tmp_path, fake_br
     assert "[billboard-0003@0-12]  I Don't Mind — James Brown" in listing
     assert "Dm G7 C ünï" in listing  # non-ASCII survives the JSON quoting
     assert LABEL in listing
-    assert calls(result, "InsertMedia") == [[midi, 0], [midi, 0]]
+    assert calls(result, "InsertMedia") == [[midi, 0]] * 4  # chords, figuration, bass, hits
     assert result["proj_ext"]["v2m/mid:{VIDEO-1}"] == midi
 
 

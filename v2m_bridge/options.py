@@ -24,7 +24,7 @@ from v2m_bridge.config import (
 )
 from v2m_bridge.emotion import emotion_curve, parse_emotion_points
 from v2m_bridge.errors import V2MError
-from v2m_bridge.music.arrangement import ArrangeOptions
+from v2m_bridge.music.arrangement import DEFAULT_TEXTURE, ArrangeOptions
 from v2m_bridge.music.tempo_fit import TempoRange
 from v2m_bridge.music.voicing import DEFAULT_REGISTER
 from v2m_bridge.vocab import Chord, Key, parse_chords, parse_key
@@ -113,6 +113,8 @@ class RenderOptions:
     tempo_map: bool = False  # "auto" may change tempo gently between cuts
     harmonic_rhythm: str = DEFAULT_HARMONIC_RHYTHM  # beat, half, bar or 2bars
     sampler: str = "musical"  # "musical" (v2m_bridge.model.musical) or "official" (spec §6)
+    texture: str = DEFAULT_TEXTURE  # auto, ballad, pulse, pad or arpeggio (music.arrangement)
+    hits_track: bool = True  # low hits and swells on strong cuts
     _primer_chords: tuple[Chord, ...] = field(init=False, repr=False, compare=False, default=())
     _emotion_points: list[tuple[float, str]] | None = field(init=False, repr=False,
                                                             compare=False, default=None)
@@ -130,7 +132,8 @@ class RenderOptions:
             key=self.key,
             tempo_bpm=DEFAULT_TEMPO_BPM if self.tempo_bpm is None else self.tempo_bpm,
             cut_align=self.cut_align, register=self.register,
-            harmonic_rhythm=self.harmonic_rhythm))  # raises GridError / RegisterError
+            harmonic_rhythm=self.harmonic_rhythm, texture=self.texture,
+            hits_track=self.hits_track))  # raises GridError / RegisterError / TextureError
         if self.sampler not in SAMPLERS:
             raise V2MError(f"sampler must be one of {', '.join(SAMPLERS)}, got {self.sampler!r}")
         if self.seed is not None and not isinstance(self.seed, int):

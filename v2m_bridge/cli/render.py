@@ -19,6 +19,7 @@ from v2m_bridge.config import (
 )
 from v2m_bridge.emotion import EMOTIONS
 from v2m_bridge.errors import V2MError
+from v2m_bridge.music.arrangement import DEFAULT_TEXTURE, TEXTURES
 from v2m_bridge.music.grid import HARMONIC_RHYTHMS
 from v2m_bridge.music.voicing import DEFAULT_REGISTER, REGISTERS
 from v2m_bridge.options import RenderOptions
@@ -31,11 +32,12 @@ if TYPE_CHECKING:
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
-        "render", help="compose chords and an arpeggio for a video and write a MIDI file",
+        "render", help="compose chords and a piano accompaniment for a video and write a MIDI "
+        "file",
         description="Analyse VIDEO, generate chords with the AMT and write a type 1 MIDI file "
-        "with three tracks (a conductor track with tempo, key and chord-name markers, \"V2M "
-        "Chords\" with each chord name as a lyric, \"V2M Arp\"). Chord changes follow the "
-        "video's cuts unless --no-cut-align is given.")
+        "(a conductor track with tempo, key and chord-name markers, \"V2M Chords\" with each "
+        "chord name as a lyric, \"V2M Figuration\", \"V2M Bass\" and \"V2M Hits\"). Chord "
+        "changes follow the video's cuts unless --no-cut-align is given.")
     parser.add_argument("video", type=Path, help="input video file")
     parser.add_argument("-o", "--output", type=Path, required=True, metavar="OUT.mid",
                         help="MIDI file to write")
@@ -87,6 +89,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         "draw per second with at most 2 repeats, as the Video2Music code")
     parser.add_argument("--register", choices=list(REGISTERS), default=DEFAULT_REGISTER,
                         help="where the chords sit (default: %(default)s)")
+    parser.add_argument("--texture", choices=list(TEXTURES), default=DEFAULT_TEXTURE,
+                        help="accompaniment style: auto (default) follows the picture with "
+                        "patterns learned from real piano parts (calm: sparse, low, sustained; "
+                        "action: busy); ballad stays sparse; pulse drives on the eighths; pad "
+                        "holds block chords; arpeggio is the pad with an arpeggio above")
+    parser.add_argument("--no-hits-track", action="store_true",
+                        help="leave out the \"V2M Hits\" track (low hits and a swell on every "
+                        "cut of strength >= 0.5)")
     parser.add_argument("--clip-weights", type=Path, default=None,
                         help="CLIP ViT-L/14@336px weights (default: $V2M_CLIP_WEIGHTS or the "
                         "local caches; without them a labelled fallback runs)")
@@ -160,7 +170,8 @@ def run_render(args: argparse.Namespace) -> int:
                             cut_align=not args.no_cut_align, register=args.register,
                             clip_weights=args.clip_weights, tempo_range=args.tempo_range,
                             tempo_map=args.tempo_map, harmonic_rhythm=args.harmonic_rhythm,
-                            sampler=args.sampler)
+                            sampler=args.sampler, texture=args.texture,
+                            hits_track=not args.no_hits_track)
     _check_outputs(args)  # the video itself is checked where it is opened (analyze_video)
     if args.keep is not None:
         check_output_path(args.output, (args.keep,), what="MIDI output")

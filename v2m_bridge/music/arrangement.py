@@ -1,9 +1,21 @@
-"""Chords per second + video features → a two-part arrangement (:class:`Composition`).
+"""Chords per second + video features → a piano accompaniment (:class:`Composition`).
 
 Needs no model and no video: the live mode and the tests call :func:`arrange` directly with
-arrays. The pad (block chords) plays on :data:`CHORDS_CHANNEL`, the arpeggio on
-:data:`ARP_CHANNEL`. Velocities follow the loudness through the official curve (49..112), with
-accents on cut-aligned chord changes and motion peaks.
+arrays. The texture (``ArrangeOptions.texture``) is one of :data:`TEXTURES`:
+
+* ``auto`` (default), ``ballad``, ``pulse``: bar patterns learned from real piano parts
+  (:mod:`v2m_bridge.music.figuration`); ``auto`` follows the picture (calm: sparse, low,
+  sustained; action: busy), ``ballad`` stays sparse, ``pulse`` drives on the eighths;
+* ``pad``: sustained block chords over the bass;
+* ``arpeggio``: the block-chord pad and a density-driven arpeggio an octave up (the arrangement
+  before issue 23).
+
+Parts: chords on :data:`CHORDS_CHANNEL`, figuration (or the arpeggio) on :data:`ARP_CHANNEL`,
+the bass on :data:`BASS_CHANNEL` and, unless ``hits_track`` is off, hits and swells on strong
+cuts on :data:`HITS_CHANNEL` (:mod:`v2m_bridge.music.hit_track`). Velocities follow the loudness
+through the official curve (49..112), with accents on cut-aligned chord changes and motion
+peaks. No passing tone rubs against a chord tone for more than an eighth
+(:mod:`v2m_bridge.music.clashes`).
 """
 
 from __future__ import annotations
@@ -17,14 +29,25 @@ import numpy as np
 from v2m_bridge.config import DEFAULT_HARMONIC_RHYTHM, DEFAULT_KEY, DEFAULT_TEMPO_BPM
 from v2m_bridge.errors import FeatureError
 from v2m_bridge.music.arpeggio import arpeggiate
+from v2m_bridge.music.clashes import limit_clashes
 from v2m_bridge.music.dynamics import (
     HEURISTIC_LABEL,
+    MAX_NOTE_DENSITY,
     Dynamics,
     heuristic_dynamics,
     velocity_from_loudness,
 )
-from v2m_bridge.music.events import ARP_CHANNEL, CHORDS_CHANNEL, NoteEvent
+from v2m_bridge.music.events import (
+    ARP_CHANNEL,
+    BASS_CHANNEL,
+    CHORDS_CHANNEL,
+    HITS_CHANNEL,
+    NoteEvent,
+)
+from v2m_bridge.music.figuration import STYLES, figurate
 from v2m_bridge.music.grid import ChordSpan, GridOptions, HarmonicGrid, build_grid
+from v2m_bridge.music.hit_track import hit_events
+from v2m_bridge.music.hits import cut_strengths
 from v2m_bridge.music.tempo_fit import TempoFit
 from v2m_bridge.music.tempo_map import TempoMap
 from v2m_bridge.music.voicing import DEFAULT_REGISTER, Voicing, get_register, voice_progression
@@ -33,6 +56,17 @@ from v2m_bridge.vocab import Chord, Key, parse_key
 # General MIDI programs (0-based) for the audio preview; a DAW replaces them with its own sounds.
 PAD_PROGRAM = 89  # "Pad 2 (warm)"
 ARP_PROGRAM = 0  # "Acoustic Grand Piano", as the official renderer
+PIANO_PROGRAM = 0
+HITS_PROGRAM = 47  # "Timpani": low hits and rolls
+
+TEXTURES = ("auto", "ballad", "pulse", "pad", "arpeggio")
+DEFAULT_TEXTURE = "auto"
+# semitones the learned textures move for --register (the voicings' upper centres, mid = 0)
+_REGISTER_SHIFT = {"low": -7, "mid": 0, "high": 7}
+
+
+class TextureError(FeatureError):
+    """An unknown texture name."""
 
 
 @dataclass(frozen=True)
@@ -50,11 +84,16 @@ class ArrangeOptions:
     phrase_boost: int = 8  # velocity added to the pad where a 4-bar phrase starts
     harmonic_rhythm: str = DEFAULT_HARMONIC_RHYTHM  # beat, half, bar or 2bars
     tempo_map: TempoMap | None = None  # a fitted tempo map; None: tempo_bpm throughout
+    texture: str = DEFAULT_TEXTURE  # one of TEXTURES
+    hits_track: bool = True  # low hits and swells on strong cuts
 
     def __post_init__(self) -> None:
         if self.tempo_map is not None and self.tempo_map.beats_per_bar != self.beats_per_bar:
             object.__setattr__(self, "beats_per_bar", self.tempo_map.beats_per_bar)
         get_register(self.register)  # raises RegisterError for an unknown name
+        if self.texture not in TEXTURES:
+            raise TextureError(f"--texture must be one of {', '.join(TEXTURES)}, got "
+                               f"{self.texture!r}")
         self.grid_options()  # raises GridError for a bad tempo or harmonic rhythm
 
     def grid_options(self) -> GridOptions:
@@ -96,10 +135,13 @@ class Composition:
     trace: FeatureTrace | None = None
     provenance: Provenance = field(default_factory=Provenance)
     programs: dict[int, int] = field(
-        default_factory=lambda: {CHORDS_CHANNEL: PAD_PROGRAM, ARP_CHANNEL: ARP_PROGRAM})
+        default_factory=lambda: {CHORDS_CHANNEL: PAD_PROGRAM, ARP_CHANNEL: ARP_PROGRAM,
+                                 BASS_CHANNEL: PIANO_PROGRAM, HITS_CHANNEL: HITS_PROGRAM})
     timings: dict[str, float] = field(default_factory=dict)  # seconds per pipeline stage
     tempo_fit: TempoFit | None = None  # how the tempo was chosen, and every cut's hit or miss
     rerolled_bars: tuple[int, int] | None = None  # first and last bar (1-based) re-rolled
+    parts: tuple[int, ...] = (CHORDS_CHANNEL, ARP_CHANNEL, BASS_CHANNEL, HITS_CHANNEL)
+    """Channels of the parts, each a named track of the MIDI file (hits only when on)."""
 
     @property
     def duration(self) -> float:
@@ -223,19 +265,35 @@ def arrange(chords: Sequence[Chord], *, motion: np.ndarray, scene_offset: np.nda
     def density_at(time_s: float) -> float:
         return dynamics.at(time_s)[0]
 
-    pad = _pad_events(grid, voicings, velocity_at, options)
-    arp = arpeggiate(grid, voicings, density_at, velocity_at, options.arp_octave_shift)
+    def activity_at(time_s: float) -> float:
+        return min(max(density_at(time_s) / MAX_NOTE_DENSITY, 0.0), 1.0)
+
+    if options.texture in STYLES:
+        events = figurate(grid, options.key, options.texture, activity_at, velocity_at,
+                          _REGISTER_SHIFT.get(options.register, 0))
+    else:
+        events = _pad_events(grid, voicings, velocity_at, options)
+        if options.texture == "arpeggio":
+            events += arpeggiate(grid, voicings, density_at, velocity_at,
+                                 options.arp_octave_shift)
     detected = tuple(float(cut) for cut in cut_times if 0 < cut < duration)
+    if options.hits_track and options.cut_align:
+        events += hit_events(grid, detected, cut_strengths(detected, motion), velocity_at)
+    programs = {CHORDS_CHANNEL: PAD_PROGRAM if options.texture in ("pad", "arpeggio")
+                else PIANO_PROGRAM, ARP_CHANNEL: ARP_PROGRAM, BASS_CHANNEL: PIANO_PROGRAM,
+                HITS_CHANNEL: HITS_PROGRAM}
     return Composition(
-        events=remove_overlaps(pad + arp), grid=grid, key=options.key,
+        events=remove_overlaps(limit_clashes(events, grid)), grid=grid, key=options.key,
         trace=FeatureTrace(motion, emotion, dynamics, detected),
-        provenance=Provenance(notes=tuple(messages)))
+        provenance=Provenance(notes=tuple(messages)), programs=programs,
+        parts=(CHORDS_CHANNEL, ARP_CHANNEL, BASS_CHANNEL)
+        + ((HITS_CHANNEL,) if options.hits_track and options.cut_align else ()))
 
 
 def _pad_events(grid: HarmonicGrid, voicings: dict[int, Voicing],
                 velocity_at: Callable[[float], int], options: ArrangeOptions) -> list[NoteEvent]:
     """Block chords: struck at each span start, again at bar lines and accents inside a span;
-    a little louder where a phrase starts."""
+    a little louder where a phrase starts. The bass note goes to :data:`BASS_CHANNEL`."""
     bars = grid.bar_times()
     phrases = {round(t, 6) for t in grid.phrase_starts}
     events: list[NoteEvent] = []
@@ -255,5 +313,7 @@ def _pad_events(grid: HarmonicGrid, voicings: dict[int, Voicing],
             velocity = max(1, min(127, round(velocity_at(start) * options.pad_velocity_scale)
                                   + boost))
             events.extend(NoteEvent(start, end, pitch, velocity, CHORDS_CHANNEL)
-                          for pitch in voicing.pitches)
+                          for pitch in voicing.upper)
+            if voicing.bass is not None:
+                events.append(NoteEvent(start, end, voicing.bass, velocity, BASS_CHANNEL))
     return events

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-CHORDS_CHANNEL = 0
-ARP_CHANNEL = 1
+CHORDS_CHANNEL = 0  # chords / pad
+ARP_CHANNEL = 1  # figuration (the arpeggio in the arpeggio texture)
+BASS_CHANNEL = 2
+HITS_CHANNEL = 3  # accents, low hits and swells on strong cuts
 
 
 @dataclass(frozen=True, order=True)

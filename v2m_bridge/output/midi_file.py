@@ -1,12 +1,12 @@
 """Standard MIDI files a composer can open in any DAW.
 
-Type 1 file with three tracks: a conductor track (the tempo or tempo map, time and key signature,
+Type 1 file: a conductor track (the tempo or tempo map, time and key signature,
 a marker with the chord name at every chord change for DAWs, a marker "cut 12 (bar 9.1)" and a
 cue point with its strength and frames off at every detected cut, text events with the
-provenance and honesty notes), then
-"V2M Chords" (channel 1 in DAW numbering, :data:`CHORDS_CHANNEL`) and "V2M Arp"
-(:data:`ARP_CHANNEL`). Every track ends exactly at the media duration, so the file is as long as
-the video.
+provenance and honesty notes), then one named track per part, each on its own channel
+(:data:`PART_TRACKS`): "V2M Chords" (channel 1 in DAW numbering), "V2M Figuration" (2),
+"V2M Bass" (3) and, unless the hits track is off, "V2M Hits" (4). Every track ends exactly at
+the media duration, so the file is as long as the video.
 
 Notation programs (MuseScore, music21, pretty_midi) drop markers, so each chord name is also a
 lyric event (FF 05) on the chord track at the chord's first note. MuseScore 3 turns every text
@@ -28,7 +28,7 @@ import mido
 
 from v2m_bridge.errors import V2MError
 from v2m_bridge.music.arrangement import Composition
-from v2m_bridge.music.events import ARP_CHANNEL, CHORDS_CHANNEL
+from v2m_bridge.music.events import ARP_CHANNEL, BASS_CHANNEL, CHORDS_CHANNEL, HITS_CHANNEL
 from v2m_bridge.music.hits import cue_text, marker_text
 from v2m_bridge.music.reroll import KeptNote, KeptPiece, RerollError, kept_from_parts
 from v2m_bridge.music.tempo_map import TempoMap
@@ -36,9 +36,16 @@ from v2m_bridge.output.paths import atomic_output, check_output_path
 
 TICKS_PER_BEAT = 480
 CHORDS_TRACK_NAME = "V2M Chords"
-ARP_TRACK_NAME = "V2M Arp"
+FIGURATION_TRACK_NAME = "V2M Figuration"
+BASS_TRACK_NAME = "V2M Bass"
+HITS_TRACK_NAME = "V2M Hits"
 CONDUCTOR_TRACK_NAME = "V2M Conductor"
 METRE_LABEL = "metre"  # the text event "metre: 4/4, 3-beat pickup"
+PART_TRACKS: tuple[tuple[int, str], ...] = (
+    (CHORDS_CHANNEL, CHORDS_TRACK_NAME), (ARP_CHANNEL, FIGURATION_TRACK_NAME),
+    (BASS_CHANNEL, BASS_TRACK_NAME), (HITS_CHANNEL, HITS_TRACK_NAME))
+"""(channel, track name) of every part, in track order; the chord names are lyrics on the
+first. A composition writes the parts it has (:attr:`Composition.parts`)."""
 
 
 def seconds_to_ticks(time_s: float, tempo: TempoMap) -> int:
@@ -152,9 +159,10 @@ def composition_to_midi(composition: Composition) -> mido.MidiFile:
     midi = mido.MidiFile(type=1, ticks_per_beat=TICKS_PER_BEAT)
     midi.tracks.append(_conductor_track(composition, end_tick))
     lyrics = [(tick, name) for tick, name in _chord_changes(composition, end_tick) if name != "N"]
-    midi.tracks.append(_note_track(composition, CHORDS_CHANNEL, CHORDS_TRACK_NAME, end_tick,
-                                   lyrics))
-    midi.tracks.append(_note_track(composition, ARP_CHANNEL, ARP_TRACK_NAME, end_tick))
+    for channel, name in PART_TRACKS:
+        if channel in composition.parts:
+            midi.tracks.append(_note_track(composition, channel, name, end_tick,
+                                           lyrics if channel == CHORDS_CHANNEL else ()))
     return midi
 
 

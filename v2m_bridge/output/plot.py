@@ -21,7 +21,7 @@ from matplotlib.figure import Figure
 
 from v2m_bridge.emotion import EMOTIONS
 from v2m_bridge.music.arrangement import Composition, FeatureTrace
-from v2m_bridge.music.events import ARP_CHANNEL, CHORDS_CHANNEL
+from v2m_bridge.music.events import ARP_CHANNEL, BASS_CHANNEL, CHORDS_CHANNEL, HITS_CHANNEL
 from v2m_bridge.output.paths import atomic_output, check_output_path
 
 logger = logging.getLogger(__name__)
@@ -29,7 +29,10 @@ logger = logging.getLogger(__name__)
 N_THUMBNAILS = 8
 THUMBNAIL_HEIGHT = 120
 EMOTION_COLOURS = ("#e4572e", "#6a4c93", "#f3a712", "#3a86ff", "#2a9d8f", "#9e9e9e")
-PART_COLOURS = {CHORDS_CHANNEL: "#3a6ea5", ARP_CHANNEL: "#e07a5f"}
+PART_COLOURS = {CHORDS_CHANNEL: "#3a6ea5", ARP_CHANNEL: "#e07a5f", BASS_CHANNEL: "#2a9d8f",
+                HITS_CHANNEL: "#d62828"}
+PART_LABELS = {CHORDS_CHANNEL: "chords", ARP_CHANNEL: "figuration", BASS_CHANNEL: "bass",
+               HITS_CHANNEL: "hits"}
 CUT_COLOUR = "#d62828"
 HIT_STYLES = {"hit": ("v", "#2a9d8f"), "near": ("v", "#f77f00"), "miss": ("x", "#111111")}
 
@@ -126,8 +129,8 @@ def draw_timeline(composition: Composition,
             roll_ax.broken_barh([(event.start, event.end - event.start)],
                                 (event.pitch - 0.4, 0.8), facecolors=colour,
                                 alpha=0.35 + 0.65 * event.velocity / 127)
-        roll_ax.plot([], [], color=colour, linewidth=6,
-                     label="chords (pad)" if channel == CHORDS_CHANNEL else "arpeggio")
+        if notes:
+            roll_ax.plot([], [], color=colour, linewidth=6, label=PART_LABELS[channel])
     pitches = [event.pitch for event in composition.events] or [60]
     roll_ax.set_ylim(min(pitches) - 2, max(pitches) + 2)
     roll_ax.set_ylabel("MIDI pitch")
