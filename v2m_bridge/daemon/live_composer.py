@@ -98,7 +98,8 @@ class LiveComposer:
         self.options = options
         self.origin = origin
         self.generator = generator
-        self.generation = GenerationOptions(key=options.key, primer=options.primer_chords)
+        self.generation = GenerationOptions(key=options.fixed_key,
+                                            primer=options.primer_chords)
         self.arrange_options = options.arrange_options
         self.period = bar_period_s(options.tempo_bpm, self.arrange_options.beats_per_bar)
         self.window = min(amt.config.max_sequence_chord, amt.config.max_sequence_video,
