@@ -179,7 +179,7 @@ def compose_features(features: VideoFeatures, options: RenderOptions,
     composition.tempo_fit = tempo_fit
     facts = {**_facts(features, options, model, composition, seed), **identity,
              **_tempo_facts(tempo_fit),
-             "key choice": key_choice.describe() if key_choice is not None else "given"}
+             "key choice": key_choice.reading if key_choice is not None else "given"}
     if reroll is not None and plan is not None:
         composition = splice(composition, reroll.kept, plan)
         composition.rerolled_bars = (plan.first_bar, plan.last_bar)

@@ -42,8 +42,13 @@ class KeyChoice:
     valence: float
     arousal: float
 
+    @property
+    def reading(self) -> str:
+        """How the key was chosen, e.g. ``"auto: valence -0.54, arousal -0.59"``."""
+        return f"auto: valence {self.valence:+.2f}, arousal {self.arousal:+.2f}"
+
     def describe(self) -> str:
-        return f"{self.key.name} (auto: valence {self.valence:+.2f}, arousal {self.arousal:+.2f})"
+        return f"{self.key.name} ({self.reading})"
 
 
 def valence_arousal(emotion: np.ndarray) -> tuple[float, float]:
