@@ -410,13 +410,16 @@ def main(argv: list[str] | None = None) -> int:
         from v2m_bridge.features import EMOTION_LABELS
 
         sections = colour_sections()
-        pairs, minor, lag = [], {e: [] for e in COLOUR_SECTIONS}, []
+        pairs, lag = [], []
+        minor = {e: [] for e in COLOUR_SECTIONS}
+        in_key = {e: [] for e in COLOUR_SECTIONS}
         for seed in seeds:
             chords = _chords_command(sections, seed, args.sampler, model, musical_module)
             pairs.append((chords, sections.emotion))
             for index, label in enumerate(COLOUR_SECTIONS):
                 part = chords[index * SECTION_S:(index + 1) * SECTION_S]
                 minor[label].append(np.mean([c.quality in MINOR_FAMILY for c in part]))
+                in_key[label].append(mu.in_key_share(part))
                 fits = [mu.emotion_correspondence([c], sections.emotion[index * SECTION_S:][:1])
                         [label][0] for c in part]
                 lag.append(fits.index(1) if 1 in fits else SECTION_S)
@@ -424,6 +427,7 @@ def main(argv: list[str] | None = None) -> int:
         out[f"colour, 30 s single-emotion sections ({args.seeds} seeds)"] = {
             **{k: v for k, v in figures.items() if k != "seconds"},
             **{f"minor_share_{label}": float(np.mean(v)) for label, v in minor.items()},
+            **{f"in_key_{label}": float(np.mean(v)) for label, v in in_key.items()},
             "seconds_to_first_fitting_chord_median": float(np.median(lag)),
             "example": " ".join(c.name() for c in pairs[0][0][::2])}
         pairs = []
