@@ -25,7 +25,7 @@ from v2m_bridge.config import (
 from v2m_bridge.emotion import emotion_curve, parse_emotion_points
 from v2m_bridge.errors import V2MError
 from v2m_bridge.music.arrangement import ArrangeOptions
-from v2m_bridge.music.key_choice import KeyChoice, choose_key
+from v2m_bridge.music.key_choice import HasEmotion, KeyChoice, choose_key
 from v2m_bridge.music.tempo_fit import TempoRange
 from v2m_bridge.music.voicing import DEFAULT_REGISTER
 from v2m_bridge.vocab import Chord, Key, parse_chords, parse_key
@@ -133,7 +133,7 @@ class RenderOptions:
         no video to read (live mode); renders resolve ``auto`` with :meth:`with_key_for`."""
         return parse_key(DEFAULT_KEY) if self.key_auto else self.key
 
-    def with_key_for(self, features) -> tuple[RenderOptions, KeyChoice | None]:
+    def with_key_for(self, features: HasEmotion) -> tuple[RenderOptions, KeyChoice | None]:
         """These options with ``auto`` resolved from ``features`` (any record with an
         ``emotion`` array), and the choice made (None when the key was given)."""
         if not self.key_auto:

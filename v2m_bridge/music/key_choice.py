@@ -18,6 +18,7 @@ towards the centre). Then:
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Protocol
 
 import numpy as np
 
@@ -28,9 +29,17 @@ from v2m_bridge.vocab import Key
 MINOR_BELOW_VALENCE = -0.15
 NEUTRAL_AROUSAL = EMOTION_PROTOTYPES["neutral"][1]
 SEMITONES_PER_AROUSAL = 8.0  # register shift per unit of arousal above the neutral centre
-# (tonic pitch class, semitones from the normalised frame), low to high
-MAJOR_CHOICES: tuple[int, ...] = (5, 7, 10, 0, 2, 4)  # F G Bb C D E
-MINOR_CHOICES: tuple[int, ...] = (2, 4, 7, 9, 11, 0)  # D E G A B C
+# tonic pitch classes, low to high by the official transposition (-7 ... +4 semitones)
+MAJOR_CHOICES: tuple[int, ...] = (5, 7, 10, 0, 2, 4)  # F G Bb C D E major
+MINOR_CHOICES: tuple[int, ...] = (2, 4, 7, 9, 11, 0)  # D E G A B C minor
+
+
+class HasEmotion(Protocol):
+    """Any per-second record with emotion rows (VideoFeatures, ConditioningInputs)."""
+
+    emotion: np.ndarray
+
+
 _PLACES = np.array([EMOTION_PROTOTYPES[label] for label in EMOTION_LABELS])
 
 
@@ -69,12 +78,11 @@ def key_for(valence: float, arousal: float) -> Key:
     probe = [Key(t, "minor" if minor else "major")
              for t in (MINOR_CHOICES if minor else MAJOR_CHOICES)]
     # nearest register; ties go to the key nearer the normalised frame
-    best = min(probe, key=lambda k: (abs(k.semitones_from_normalised - target),
+    return min(probe, key=lambda k: (abs(k.semitones_from_normalised - target),
                                      abs(k.semitones_from_normalised)))
-    return best
 
 
-def choose_key(features) -> KeyChoice:
+def choose_key(features: HasEmotion) -> KeyChoice:
     """The key of ``--key auto`` for any record with an ``emotion`` ``(T, 6)`` array."""
     valence, arousal = valence_arousal(features.emotion)
     return KeyChoice(key_for(valence, arousal), valence, arousal)
