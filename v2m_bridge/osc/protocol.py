@@ -128,7 +128,8 @@ REQUESTS: tuple[Message, ...] = (
             "(after `/v2m/warning` if the video could only be read in part); "
             "`tempo` as in `/v2m/tempo`, for this video and the next ones",
             "analyse and compose; progress, then /v2m/ready"),
-    Message("/v2m/key", (_s("key"),), help="key for the next open",
+    Message("/v2m/key", (_s("key"),), help="key for the next open, or auto (the default): "
+            "from the picture's valence and arousal",
             reply_text=_ANSWERED_OPEN),
     Message("/v2m/primer", (_s("chords"),), help="first chords", reply_text=_ANSWERED_OPEN),
     Message("/v2m/tempo", (_s("tempo"),), help="BPM, auto, 'auto map', 'auto 70:140', "
