@@ -144,22 +144,26 @@ def test_scale_mask_and_scale_of_chords():
 
 
 def test_the_key_is_kept_over_a_long_video():
-    # a model that prefers chords outside C major (E, Bb, F#m): the key keeper must win
-    amt = _biased_model("E", "A#", "F#:min", bias=4.0)
+    # a model that likes F# and C#m (far outside C major: not even borrowed) as much as the
+    # key's own chords: the key palette must win, from the first minute to the seventh
+    amt = _biased_model("C", "F", "G", "A:min", "F#", "C#:min", bias=6.0)
     inputs = ConditioningInputs.zeros(420)
-    chords = generate_chords(amt, inputs, musical_options(seed=3))
-    assert in_key_share(chords[:60]) >= 0.9
-    assert in_key_share(chords[-60:]) >= 0.9
+    runs = [generate_chords(amt, inputs, musical_options(seed=seed)) for seed in range(3)]
+    first = in_key_share([c for chords in runs for c in chords[:60]])
+    last = in_key_share([c for chords in runs for c in chords[-60:]])
+    assert first >= 0.8 and last >= 0.8
+    assert abs(first - last) <= 0.1
     official = generate_chords(amt, inputs, GenerationOptions(seed=3))
-    assert in_key_share(official) < 0.5  # the same model, unkept, leaves the key
+    assert in_key_share(official) < min(first, last) - 0.15  # the same model, unkept
 
 
 def test_the_primer_establishes_the_key():
-    amt = _biased_model("E", "A#", bias=2.0)
+    # D major's chords and far-out ones (Eb, G#m) equally liked: the primer (D major) decides
+    amt = _biased_model("D", "G", "A", "B:min", "D#", "G#:min", bias=6.0)
     options = musical_options(seed=1, primer="D G A D")  # D major in the C major frame
     chords = generate_chords(amt, ConditioningInputs.zeros(120), options)
     d_major = (2, 4, 6, 7, 9, 11, 1)
-    assert in_key_share(chords, d_major) >= 0.9
+    assert in_key_share(chords, d_major) >= 0.8
     assert in_key_share(chords, d_major) > in_key_share(chords, MAJOR_SCALE)
 
 
@@ -212,13 +216,16 @@ def test_render_default_is_musical_and_holds_chords_longer():
 
 
 def test_render_keeps_the_users_key():
-    model = ChordModel(_biased_model("E", "A#", bias=3.0), "test", None)
+    # the key's chords (A minor frame) and far-out ones (F#, C#m) equally liked
+    model = ChordModel(_biased_model("A:min", "D:min", "E:min", "F", "C", "G", "F#", "C#:min",
+                                     bias=6.0), "test", None)
     features = _features(60, [10.0, 20.0], 5.0)
     composition = compose_features(features, RenderOptions(seed=2, key="D minor"),
                                    chord_model=model)
     key = parse_key("D minor")
+    assert composition.key == key
     normalised = [key.to_normalised(span.chord) for span in composition.grid.spans]
-    assert in_key_share(normalised) >= 0.9
+    assert in_key_share(normalised) >= 0.8
 
 
 def test_an_asked_for_emotion_pulls_towards_its_qualities():

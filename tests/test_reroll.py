@@ -207,7 +207,8 @@ def test_a_midi_file_we_did_not_write_is_refused(tmp_path):
 
 
 def test_key_and_primer_conflicts_are_refused(tmp_path, chord_model):
-    _, first_path = render(tmp_path, chord_model, "first.mid", RenderOptions(seed=1))
+    _, first_path = render(tmp_path, chord_model, "first.mid",
+                           RenderOptions(seed=1, key="C major"))
     kept = read_kept_midi(first_path)
     with pytest.raises(RerollError, match="is in C major"):
         render(tmp_path, chord_model, "x.mid", RenderOptions(key="D minor"),

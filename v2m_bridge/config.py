@@ -11,7 +11,9 @@ MIN_TEMPO_BPM = 20.0
 MAX_TEMPO_BPM = 400.0
 DEFAULT_TEMPO_RANGE = (70.0, 140.0)  # searched by --tempo auto
 DEFAULT_HARMONIC_RHYTHM = "bar"  # chords change on bar lines (and at hit points)
-DEFAULT_KEY = "C major"
+DEFAULT_KEY = "C major"  # the key when --key auto has nothing to read (live mode, no video)
+AUTO_KEY = "auto"  # --key auto: mode and tonic from the video's valence and arousal
+DEFAULT_KEY_CHOICE = AUTO_KEY  # what render, chords and the daemon use without --key
 
 # Video analysis: PySceneDetect's detectors ("adaptive" is the official features' choice)
 SCENE_DETECTORS: tuple[str, ...] = ("adaptive", "content")

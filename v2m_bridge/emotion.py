@@ -15,6 +15,17 @@ EMOTIONS = EMOTION_LABELS
 the callers that read emotion names from this module)."""
 
 
+EMOTION_PROTOTYPES: dict[str, tuple[float, float]] = {
+    "exciting": (0.5, 0.75),    # pleasant, energetic
+    "fearful": (-0.75, 0.75),   # unpleasant, energetic
+    "tense": (-0.2, 0.6),       # a little unpleasant, energetic
+    "sad": (-0.7, -0.7),        # unpleasant, calm
+    "relaxing": (0.6, -0.6),    # pleasant, calm
+    "neutral": (0.0, -0.2),     # the calm centre
+}
+"""(valence, arousal) of each class on Russell's circumplex: where the fallback reading places
+them (:mod:`v2m_bridge.video.fallback_emotion`) and how ``--key auto`` reads them back."""
+
 MAX_CURVE_TIME_S = 1e6  # 11.6 days: beyond any video; a bigger time is a typo or an attack
 
 

@@ -9,6 +9,7 @@ when a render runs. Each value is checked once, by the code that owns it: the ke
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -16,8 +17,10 @@ from pathlib import Path
 import numpy as np
 
 from v2m_bridge.config import (
+    AUTO_KEY,
     DEFAULT_HARMONIC_RHYTHM,
     DEFAULT_KEY,
+    DEFAULT_KEY_CHOICE,
     DEFAULT_TEMPO_BPM,
     MAX_TEMPO_BPM,
     MIN_TEMPO_BPM,
@@ -25,6 +28,7 @@ from v2m_bridge.config import (
 from v2m_bridge.emotion import emotion_curve, parse_emotion_points
 from v2m_bridge.errors import V2MError
 from v2m_bridge.music.arrangement import DEFAULT_TEXTURE, ArrangeOptions
+from v2m_bridge.music.key_choice import HasEmotion, KeyChoice, choose_key
 from v2m_bridge.music.tempo_fit import TempoRange
 from v2m_bridge.music.voicing import DEFAULT_REGISTER
 from v2m_bridge.vocab import Chord, Key, parse_chords, parse_key
@@ -97,7 +101,7 @@ def parse_tempo_setting(value: str | float | None) -> dict[str, object]:
 class RenderOptions:
     """Everything a render needs besides the video. Parsed and checked on creation."""
 
-    key: str | Key = DEFAULT_KEY
+    key: str | Key = DEFAULT_KEY_CHOICE  # or "auto": chosen from the video (key_choice.py)
     primer: str = ""
     emotion: str | None = None
     seed: int | None = None  # None: a random seed, recorded in the output
@@ -124,12 +128,13 @@ class RenderOptions:
     def __post_init__(self) -> None:
         self._check_tempo()
         if isinstance(self.key, str):
-            object.__setattr__(self, "key", parse_key(self.key))
+            auto = self.key.strip().lower() == AUTO_KEY
+            object.__setattr__(self, "key", AUTO_KEY if auto else parse_key(self.key))
         object.__setattr__(self, "_primer_chords", tuple(parse_chords(self.primer or "")))
         object.__setattr__(self, "_emotion_points",
                            parse_emotion_points(self.emotion) if self.emotion else None)
         object.__setattr__(self, "_arrange", ArrangeOptions(
-            key=self.key,
+            key=self.fixed_key,
             tempo_bpm=DEFAULT_TEMPO_BPM if self.tempo_bpm is None else self.tempo_bpm,
             cut_align=self.cut_align, register=self.register,
             harmonic_rhythm=self.harmonic_rhythm, texture=self.texture,
@@ -167,6 +172,25 @@ class RenderOptions:
             if self.tempo_range is not None:
                 raise V2MError("--tempo-range is the range --tempo auto searches: use it with "
                                "--tempo auto, or give a fixed --tempo alone")
+
+    @property
+    def key_auto(self) -> bool:
+        """The key is chosen from the video (``--key auto``, the default)."""
+        return self.key == AUTO_KEY
+
+    @property
+    def fixed_key(self) -> Key:
+        """The given key, or :data:`~v2m_bridge.config.DEFAULT_KEY` for ``auto`` where there is
+        no video to read (live mode); renders resolve ``auto`` with :meth:`with_key_for`."""
+        return parse_key(DEFAULT_KEY) if self.key_auto else self.key
+
+    def with_key_for(self, features: HasEmotion) -> tuple[RenderOptions, KeyChoice | None]:
+        """These options with ``auto`` resolved from ``features`` (any record with an
+        ``emotion`` array), and the choice made (None when the key was given)."""
+        if not self.key_auto:
+            return self, None
+        choice = choose_key(features)
+        return dataclasses.replace(self, key=choice.key), choice
 
     @property
     def tempo_auto(self) -> bool:

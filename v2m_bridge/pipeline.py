@@ -162,6 +162,10 @@ def compose_features(features: VideoFeatures, options: RenderOptions,
     """Chords and arrangement for already extracted :class:`VideoFeatures`."""
     identity = video_facts(Path(str(features.source)).name, features.duration, features.fps,
                            features.cut_times)
+    if reroll is not None and options.key_auto:  # a re-roll keeps the kept music's key
+        options, key_choice = dataclasses.replace(options, key=reroll.kept.key), None
+    else:
+        options, key_choice = options.with_key_for(features)
     if reroll is not None:
         _check_reroll(reroll, options, identity)
     model = chord_model or load_chord_model(options.checkpoint)
@@ -198,7 +202,8 @@ def compose_features(features: VideoFeatures, options: RenderOptions,
         options=arrange_options, dynamics=dynamics, notes=notes, change_times=change_times)
     composition.tempo_fit = tempo_fit
     facts = {**_facts(features, options, model, composition, seed), **identity,
-             **_tempo_facts(tempo_fit)}
+             **_tempo_facts(tempo_fit),
+             "key choice": key_choice.reading if key_choice is not None else "given"}
     if reroll is not None and plan is not None:
         composition = splice(composition, reroll.kept, plan)
         composition.rerolled_bars = (plan.first_bar, plan.last_bar)

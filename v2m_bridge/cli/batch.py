@@ -71,7 +71,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         help="folder of videos, text file listing videos, or a video")
     render.add_argument("output_dir", type=Path, metavar="OUT_DIR",
                         help="folder for the MIDI files (<video name>.mid) and the manifest")
-    render.add_argument("--key", default=_DEFAULTS.key.name, help="key (default: %(default)s)")
+    render.add_argument("--key", default=str(_DEFAULTS.key),
+                        help="key, or auto: from each video's valence and arousal (default: "
+                        "%(default)s)")
     render.add_argument("--primer", default="", help="first chords, e.g. 'C Am F G'")
     render.add_argument("--emotion", default=None, metavar="EMOTION|CURVE",
                         help=f"override the emotion: one of {', '.join(EMOTIONS)}, or a curve")

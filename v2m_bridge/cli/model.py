@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import argparse
+import sys
 
-from v2m_bridge.config import DEFAULT_KEY
+from v2m_bridge.config import DEFAULT_KEY_CHOICE
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -22,14 +23,16 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     source.add_argument("--features", help="features .npz from `v2m-bridge analyze`")
     source.add_argument("--seconds", type=int, help="neutral inputs of this many seconds")
     chords.add_argument("--checkpoint", help="AMT checkpoint (default: the shipped starter)")
-    chords.add_argument("--key", default=DEFAULT_KEY, help="e.g. 'D minor', 'Bb', 'F#m'")
+    chords.add_argument("--key", default=DEFAULT_KEY_CHOICE,
+                        help="e.g. 'D minor', 'Bb', 'F#m', or auto (default): from the "
+                        "features' valence and arousal")
     chords.add_argument("--primer", default="", help="first chords, e.g. 'Dm Bb F C'")
     chords.add_argument("--emotion", help="override: an emotion or a curve '0:tense,20:sad'")
     chords.add_argument("--seed", type=int)
     chords.add_argument("--temperature", type=float,
-                        help="default: 0.9 (musical sampler), 1.0 (official)")
+                        help="default: 1.0 (both samplers)")
     chords.add_argument("--top-k", type=int)
-    chords.add_argument("--top-p", type=float, help="default: 0.8 (musical sampler), none "
+    chords.add_argument("--top-p", type=float, help="default: 0.95 (musical sampler), none "
                         "(official)")
     chords.add_argument("--sampler", choices=["musical", "official"], default="musical",
                         help="musical (default): changes on bar lines (120 bpm) and cuts, in "
@@ -67,13 +70,19 @@ def run_chords(args: argparse.Namespace) -> int:
     from v2m_bridge.features import VideoFeatures
     from v2m_bridge.model import ConditioningInputs, GenerationOptions, generate_chords
     from v2m_bridge.model.loading import load_chord_model
+    from v2m_bridge.music.key_choice import choose_key
     from v2m_bridge.vocab import parse_key
 
     if args.features:
         inputs = ConditioningInputs.from_features(VideoFeatures.load(args.features))
     else:
         inputs = ConditioningInputs.zeros(args.seconds)
-    key = parse_key(args.key)
+    if args.key.strip().lower() == "auto":
+        choice = choose_key(inputs)
+        key = choice.key
+        print(f"key: {choice.describe()}", file=sys.stderr)
+    else:
+        key = parse_key(args.key)
     override = (parse_emotion_curve(args.emotion, inputs.n_seconds)
                 if args.emotion else None)
     if args.sampler == "official":

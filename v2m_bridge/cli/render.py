@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 
 from v2m_bridge.config import (
     DEFAULT_HARMONIC_RHYTHM,
-    DEFAULT_KEY,
+    DEFAULT_KEY_CHOICE,
     DEFAULT_TEMPO_BPM,
     DEFAULT_TEMPO_RANGE,
 )
@@ -42,8 +42,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("-o", "--output", type=Path, required=True, metavar="OUT.mid",
                         help="MIDI file to write")
     parser.add_argument("--key", default=None,
-                        help="key of the music, e.g. 'D minor', 'Bb', 'F#m' (default: "
-                        f"{DEFAULT_KEY}, or the key of the --keep file)")
+                        help="key of the music, e.g. 'D minor', 'Bb', 'F#m', or 'auto': major or "
+                        "minor and a tonic from the video's valence and arousal (default: "
+                        f"{DEFAULT_KEY_CHOICE}, or the key of the --keep file)")
     parser.add_argument("--primer", default="",
                         help="first chords, written in --key, e.g. 'C Am F G' (default: the tonic)")
     parser.add_argument("--emotion", default=None, metavar="EMOTION|CURVE",
@@ -162,7 +163,7 @@ def run_render(args: argparse.Namespace) -> int:
     from v2m_bridge.pipeline import compose
 
     reroll = _reroll_request(args)
-    key = args.key or (reroll.kept.key.name if reroll is not None else DEFAULT_KEY)
+    key = args.key or (reroll.kept.key.name if reroll is not None else DEFAULT_KEY_CHOICE)
     tempo = args.tempo  # None: fitted to the cuts (the default)
     options = RenderOptions(key=key, primer=args.primer, emotion=args.emotion,
                             seed=args.seed, tempo_bpm=tempo, checkpoint=args.checkpoint,
@@ -205,6 +206,8 @@ def run_render(args: argparse.Namespace) -> int:
     print(f"wrote {midi_path}: {composition.duration:.2f} s ({bars[0] - (bars[1] < 1.01)} bars), "
           f"{changes} chord changes, {composition.key.name}, "
           f"{composition.tempo_map.describe()}, seed {composition.provenance.facts.get('seed')}")
+    print(f"key: {composition.key.name} "
+          f"({composition.provenance.facts.get('key choice', 'given')})")
     if composition.rerolled_bars is not None:
         print(f"re-rolled: {composition.provenance.facts.get('re-rolled')}")
     if composition.tempo_fit is not None:

@@ -103,7 +103,7 @@ class LiveComposer:
         self.options = options
         self.origin = origin
         self.generator = generator
-        self.generation = GenerationOptions(key=options.key, primer=options.primer_chords)
+        self.generation = GenerationOptions(key=options.fixed_key, primer=options.primer_chords)
         self.tempo = live_tempo_map(options)  # beat 0 at the session's origin
         self.arrange_options = dataclasses.replace(
             options.arrange_options, tempo_bpm=self.tempo.main_bpm(), tempo_map=self.tempo)

@@ -7,7 +7,7 @@ import dataclasses
 import random
 from dataclasses import dataclass, field
 
-from v2m_bridge.config import DEFAULT_HARMONIC_RHYTHM, DEFAULT_KEY
+from v2m_bridge.config import DEFAULT_HARMONIC_RHYTHM, DEFAULT_KEY_CHOICE
 from v2m_bridge.music.arrangement import Composition
 from v2m_bridge.options import RenderOptions, TempoSetting
 
@@ -18,7 +18,7 @@ class Settings:
     once into :attr:`options` (creating one with a value that does not parse raises a
     V2MError)."""
 
-    key: str = DEFAULT_KEY
+    key: str = DEFAULT_KEY_CHOICE
     primer: str = ""
     emotion: str | None = None  # None: from the video
     seed: int | None = None  # None: a fresh random seed per generation

@@ -36,6 +36,7 @@ from v2m_bridge.model.musical import (
     plan_for_seconds,
     scale_of_chords,
 )
+from v2m_bridge.model.palette import Palette, palette_logits
 from v2m_bridge.music.grid import plan_chord_changes
 from v2m_bridge.vocab import (
     C_MAJOR,
@@ -121,7 +122,8 @@ class GenerationOptions:
 
     The musical sampler (:func:`v2m_bridge.model.musical.musical_options`, what ``render`` and
     ``chords`` use by default) sets ``rhythm`` (chords change only where the plan says, see
-    :mod:`v2m_bridge.model.musical`), ``key_penalty`` (keep the key), ``top_p``, ``temperature``
+    :mod:`v2m_bridge.model.musical`), a ``palette`` (which chord at a change, see
+    :mod:`v2m_bridge.model.palette`; it replaces ``key_penalty``), ``top_p``, ``temperature``
     and no repeat cap.
     """
 
@@ -145,6 +147,8 @@ class GenerationOptions:
     key_penalty: float | None = None  # nats off chords with a tone outside `scale`
     scale: Sequence[int] | None = None  # kept key, normalised frame; None: from the primer
     override_bias: float = 0.0  # nats added to the qualities of an emotion_override's emotion
+    palette: Palette | None = None  # set: key palette, colour and loop penalties (palette.py)
+    colour: np.ndarray | None = None  # (T, 6) emotion per position, for the palette's colour
 
     def __post_init__(self) -> None:
         if isinstance(self.primer, str):
@@ -194,7 +198,11 @@ def sample_next_chord(logits: torch.Tensor, history: Sequence[Chord], options: G
     if (plan is not None and history and second < len(plan) and plan[second] == 1
             and history[-1].id < END_CHORD_ID):  # 2: a free choice that may repeat
         logits[history[-1].id] = float("-inf")
-    if options.key_penalty:
+    if options.palette is not None:
+        logits += torch.from_numpy(palette_logits(
+            options.palette, history, _major_tonic(tuple(options.scale or MAJOR_SCALE)),
+            options.key.is_minor, _colour_row(options.colour, second))).float()
+    elif options.key_penalty:
         outside = ~_scale_mask(tuple(options.scale or MAJOR_SCALE))
         logits[outside] -= options.key_penalty
     if options.override_bias and options.emotion_override is not None:
@@ -218,6 +226,23 @@ def sample_next_chord(logits: torch.Tensor, history: Sequence[Chord], options: G
 
 
 _EMOTION_CHORDS = emotion_chord_matrix()[:, :END_CHORD_ID]  # (6, 157) official table
+
+
+def _colour_row(colour: np.ndarray | None, second: int) -> np.ndarray | None:
+    """The emotion row of the position being chosen (the last known one past the end)."""
+    if colour is None or len(colour) == 0:
+        return None
+    return colour[min(second, len(colour) - 1)]
+
+
+@lru_cache(maxsize=16)
+def _major_tonic(scale: tuple[int, ...]) -> int:
+    """The major tonic of a transposed :data:`MAJOR_SCALE` (0 for the normalised key)."""
+    pitch_set = {p % 12 for p in scale}
+    for shift in range(12):
+        if {(p + shift) % 12 for p in MAJOR_SCALE} == pitch_set:
+            return shift
+    return 0
 
 
 @lru_cache(maxsize=16)
@@ -246,9 +271,11 @@ def _with_plan(options: GenerationOptions, inputs: ConditioningInputs,
             times = plan_chord_changes(float(n_chords), cuts, offsets, motion,
                                        rhythm=options.rhythm, seed=options.seed)
         changes["change_plan"] = plan_for_seconds(times, n_chords)
-    if options.key_penalty and options.scale is None:
+    if (options.key_penalty or options.palette) and options.scale is None:
         primer = options.normalised_primer() if options.primer else []
         changes["scale"] = scale_of_chords(primer) if primer else MAJOR_SCALE
+    if options.palette is not None and options.colour is None:
+        changes["colour"] = inputs.emotion[:n_chords]
     return replace(options, **changes) if changes else options
 
 
@@ -384,5 +411,5 @@ def musical_options(*, key=None, primer=(), seed: int | None = None,
               "temperature": MUSICAL_TEMPERATURE if temperature is None else temperature,
               "max_repeats": None, "rhythm": rhythm,
               "key_penalty": MUSICAL_KEY_PENALTY, "override_bias": MUSICAL_OVERRIDE_BIAS,
-              **overrides}
+              "palette": Palette(), **overrides}
     return GenerationOptions(**values)

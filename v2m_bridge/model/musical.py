@@ -10,13 +10,17 @@ sample exactly as the paper's code) and changes only how chords are drawn:
   tempo map (:mod:`v2m_bridge.music.harmonic_plan`: bar lines, busy half bars, every cut) and
   hands them over as media times; :func:`plan_for_seconds` turns them into the model's
   per-second steps (a new chord, or hold).
-* **Which**: at a planned change the previous chord is excluded, N is excluded, chords with a
-  tone outside the kept key are penalised by ``key_penalty`` nats (:func:`in_scale_mask`), then
-  temperature and nucleus (top-p) sampling cut the model's tail.
+* **Which**: at a planned change the previous chord is excluded, N is excluded, and the
+  palette (:mod:`v2m_bridge.model.palette`: the kept key as a palette with borrowed chords,
+  colour from the second's emotion, penalties for ping-pong and short loops) reweights the
+  model's chords; then temperature and nucleus (top-p) sampling trim only the far tail.
+  Without a palette, chords with a tone outside the kept key lose ``key_penalty`` nats
+  (:func:`in_scale_mask`), the behaviour before issue 22.
 * **Asked-for emotion**: when the user overrides the emotion (``--emotion sad``), the chords
   whose quality the official quality↔emotion table links to that emotion (spec §5.5; sad: min,
   min7, sus2) get :data:`MUSICAL_OVERRIDE_BIAS` extra nats, on top of what the model does with
-  the emotion input. The video's own emotion gets no such push.
+  the emotion input and on top of the palette's colour (which reads the video's emotion, or
+  the override where one is given).
 * **Key**: the scale of the key the user asked for (the model works in C major / A minor, so
   that is the white keys), or, when a primer is given, the major scale its chords fit best
   (:func:`scale_of_chords`): the first window establishes the key, and every later window keeps
@@ -42,9 +46,9 @@ from v2m_bridge.vocab import END_CHORD_ID, Chord, chord_from_id
 MAJOR_SCALE = (0, 2, 4, 5, 7, 9, 11)
 """Pitch classes of C major, which is also A natural minor: the model's normalised key."""
 
-MUSICAL_TOP_P = 0.8
-MUSICAL_TEMPERATURE = 0.9
-MUSICAL_KEY_PENALTY = 5.0  # nats taken from a chord with a tone outside the key
+MUSICAL_TOP_P = 0.95
+MUSICAL_TEMPERATURE = 1.0
+MUSICAL_KEY_PENALTY = 5.0  # nats off a chord outside the key when no palette is used
 MUSICAL_OVERRIDE_BIAS = 1.5  # nats given to the qualities of a user's --emotion (official table)
 
 

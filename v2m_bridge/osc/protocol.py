@@ -131,7 +131,8 @@ REQUESTS: tuple[Message, ...] = (
             "`tempo` as in `/v2m/tempo`, for this video and the next ones",
             "analyse and compose; progress, then /v2m/ready",
             fixed_signatures=("s", "sf", "sfs", "sff")),
-    Message("/v2m/key", (_s("key"),), help="key for the next open",
+    Message("/v2m/key", (_s("key"),), help="key for the next open, or auto (the default): "
+            "from the picture's valence and arousal",
             reply_text=_ANSWERED_OPEN),
     Message("/v2m/primer", (_s("chords"),), help="first chords", reply_text=_ANSWERED_OPEN),
     Message("/v2m/tempo", (_s("tempo"),), fixed_signatures=("s", "f"),

@@ -30,6 +30,8 @@ import numpy as np
 import torch
 
 from v2m_bridge.data.dataset import Window, collate, tiled_windows
+from v2m_bridge.data.emotion_map import EMOTION_QUALITIES
+from v2m_bridge.features import EMOTION_LABELS
 from v2m_bridge.model.musical import in_key_share
 from v2m_bridge.training.evaluate import hits_at_k
 from v2m_bridge.training.train import amt_logits
@@ -192,3 +194,67 @@ def _fit(tensor: torch.Tensor, shape: torch.Size) -> torch.Tensor:
     if length < shape[1]:  # a shorter donor: continue its last scene, hold its last values
         out[:, length:] = tensor[:, length - 1:length]
     return out
+
+
+# --------------------------------------------------------------------------------------------
+# Variety, loops and colour (issue 22): per-sequence figures, compared two-sided with real songs
+
+
+def top_share(chords: Sequence[Chord | int], k: int = 3) -> float:
+    """Share of chord changes that arrive on one of the sequence's ``k`` most used chords
+    (counted as arrivals in :func:`collapse`); NaN with no change."""
+    sequence = collapse(chords)
+    if len(sequence) < 2:
+        return float("nan")
+    counts = Counter(sequence[1:])
+    top = {chord for chord, _ in counts.most_common(k)}
+    return sum(chord in top for chord in sequence[1:]) / (len(sequence) - 1)
+
+
+def alternation_share(chords: Sequence[Chord | int]) -> float:
+    """Share of chord changes that continue a two-chord ping-pong: the change that makes
+    A-B-A-**B** (``x[i] == x[i-2]`` and ``x[i-1] == x[i-3]`` in :func:`collapse`); NaN with
+    no change."""
+    sequence = collapse(chords)
+    if len(sequence) < 2:
+        return float("nan")
+    pings = sum(sequence[i] == sequence[i - 2] and sequence[i - 1] == sequence[i - 3]
+                for i in range(3, len(sequence)))
+    return pings / (len(sequence) - 1)
+
+
+def distinct_chords(chords: Sequence[Chord | int]) -> int:
+    """How many different chords (N not counted) the sequence uses."""
+    return len(set(collapse(chords)))
+
+
+def opening(chords: Sequence[Chord | int], seconds: int) -> list[Chord]:
+    """The first ``seconds`` seconds of a song after its leading no-chord seconds (intros of
+    silence or noise): real songs of the same length as a render."""
+    ids = _ids(chords)
+    start = next((i for i, c in enumerate(ids) if c != N_CHORD_ID), len(ids))
+    return [chord_from_id(c) for c in ids[start:start + seconds]]
+
+
+def emotion_correspondence(chords: Sequence[Chord],
+                           emotion: np.ndarray) -> dict[str, tuple[int, int]]:
+    """Per emotion: (seconds whose chord quality is in the official table's set for that
+    emotion, seconds whose dominant emotion it is), over seconds whose dominant emotion is not
+    neutral. ``emotion`` is ``(T, 6)`` in EMOTION_LABELS order, one row per chord."""
+    counts = {label: [0, 0] for label in EMOTION_LABELS if label != "neutral"}
+    for chord, row in zip(chords, np.asarray(emotion), strict=False):
+        label = EMOTION_LABELS[int(np.argmax(row))]
+        if label == "neutral":
+            continue
+        counts[label][1] += 1
+        counts[label][0] += int(not chord.is_none and chord.quality in EMOTION_QUALITIES[label])
+    return {label: (fit, total) for label, (fit, total) in counts.items()}
+
+
+def quartiles(values: Iterable[float]) -> tuple[float, float, float]:
+    """(median, lower quartile, upper quartile), NaNs dropped."""
+    clean = [v for v in values if not math.isnan(v)]
+    if not clean:
+        return (float("nan"),) * 3
+    q1, median, q3 = np.percentile(clean, [25, 50, 75])
+    return float(median), float(q1), float(q3)

@@ -29,6 +29,7 @@ from collections.abc import Sequence
 import cv2
 import numpy as np
 
+from v2m_bridge.emotion import EMOTION_PROTOTYPES
 from v2m_bridge.features import EMOTION_LABELS
 
 FALLBACK_EMOTION_VERSION = "2"  # part of the feature cache key: bump when the reading changes
@@ -40,15 +41,6 @@ MID_BRIGHTNESS = 0.33  # brightness (HSV value, 0..1) that is neither pleasant n
 TYPICAL_SATURATION = 0.25  # saturation above this adds pleasantness; below it, nothing
 WARMTH_FOR_FULL = 0.15  # red minus blue (0..1 scale) that counts fully warm (or cold)
 DISTANCE_TEMPERATURE = 0.3
-# (valence, arousal) of each class.
-EMOTION_PROTOTYPES: dict[str, tuple[float, float]] = {
-    "exciting": (0.5, 0.75),    # pleasant, energetic
-    "fearful": (-0.75, 0.75),   # unpleasant, energetic
-    "tense": (-0.2, 0.6),       # a little unpleasant, energetic
-    "sad": (-0.7, -0.7),        # unpleasant, calm
-    "relaxing": (0.6, -0.6),    # pleasant, calm
-    "neutral": (0.0, -0.2),     # the calm centre
-}
 _PROTOTYPE_POINTS = np.array([EMOTION_PROTOTYPES[label] for label in EMOTION_LABELS])
 COLOUR_STAT_NAMES = ("brightness", "saturation", "warmth", "contrast")
 
