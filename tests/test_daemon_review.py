@@ -199,3 +199,21 @@ def test_a_full_table_drops_the_client_heard_from_least_recently(daemon):
     finally:
         for sock in sockets:
             sock.close()
+
+
+# --- small things: serve without a MIDI port names the memory backend ----------------------------
+
+def test_without_alsa_or_jack_serve_names_the_memory_backend(monkeypatch):
+    from v2m_bridge.daemon import midi_out
+    from v2m_bridge.daemon.midi_out import MidiPortError, open_sink
+
+    class NoPort:
+        def __init__(self, api_name, target, client_name) -> None:
+            raise MidiPortError(f"cannot start the {api_name} MIDI client: no server")
+
+    monkeypatch.setattr(midi_out, "RtMidiSink", NoPort)
+    monkeypatch.setattr(midi_out, "auto_api_names", lambda: ["alsa", "jack"])
+    for spec in ("auto", "jack", "alsa"):
+        with pytest.raises(MidiPortError, match="--midi-backend memory"):
+            open_sink(spec)
+    assert open_sink("memory").name == "memory"
