@@ -345,3 +345,74 @@ def test_an_unreachable_address_fails_in_seconds(clips, tmp_path):
         assert result.returncode == 1
         assert "cannot reach a Ray cluster" in result.stderr
         assert time.monotonic() - started < 60
+
+
+# --- issue 25: reruns, a cache smaller than the batch, the render options --------------------
+
+def _no_clip_weights(monkeypatch, cache: Path) -> None:
+    monkeypatch.setattr(analyze_module, "find_clip_weights", lambda explicit=None: None)
+    monkeypatch.setattr("v2m_bridge.batch.plan.find_clip_weights", lambda explicit=None: None)
+    monkeypatch.setenv("V2M_CACHE_DIR", str(cache))
+
+
+def test_a_rerun_never_renders_a_new_video_onto_a_finished_one(ray_cluster, clips, tmp_path,
+                                                               monkeypatch):
+    """Issue 25 item 8: clip.mp4 rendered to clip.mid; clip.mkv added; the rerun refuses it."""
+    _no_clip_weights(monkeypatch, tmp_path / "cache")
+    folder, out = tmp_path / "videos", tmp_path / "out"
+    folder.mkdir()
+    shutil.copyfile(clips / "clip02.mp4", folder / "clip.mp4")
+    assert main(["batch", "render", str(folder), str(out), "--seed", "3", "--no-progress"]) == 0
+    finished = (out / "clip.mid").read_bytes()
+    shutil.copyfile(clips / "clip05.mp4", folder / "clip.mkv")  # sorts before clip.mp4
+    assert main(["batch", "render", str(folder), str(out), "--seed", "3", "--no-progress"]) == 1
+    assert (out / "clip.mid").read_bytes() == finished
+    records = by_name_json(out / "v2m_batch_manifest.json")
+    assert records["clip.mp4"]["status"] == DONE
+    assert records["clip.mp4"]["output"] == str(out / "clip.mid")
+    assert records["clip.mkv"]["status"] == FAILED
+    assert "also the output of" in records["clip.mkv"]["error"]
+    assert "done in an earlier run" in records["clip.mkv"]["error"]
+
+
+def by_name_json(path: Path) -> dict[str, dict]:
+    import json
+
+    return {Path(r["path"]).name: r for r in json.loads(path.read_text())["videos"]}
+
+
+def test_a_batch_larger_than_the_cache_keeps_its_own_entries(ray_cluster, clips, tmp_path,
+                                                             monkeypatch):
+    """Issue 25 item 9: with a cache limit below one entry, export-dataset used to fail with
+    "vanished"; the batch pins its entries, and a rerun works too."""
+    _no_clip_weights(monkeypatch, tmp_path / "cache")
+    monkeypatch.setenv("V2M_CACHE_MAX_MB", "0.001")  # 1 kB: each entry alone is bigger
+    folder, out = tmp_path / "videos", tmp_path / "dataset"
+    folder.mkdir()
+    for name in ("clip03.mp4", "clip06.mp4", "clip10.mp4"):
+        shutil.copyfile(clips / name, folder / name)
+    assert main(["batch", "export-dataset", str(folder), str(out), "--allow-fallback",
+                 "--no-progress"]) == 0
+    assert len((out / "vevo_meta" / "idlist.txt").read_text().splitlines()) == 3
+    assert len(list((tmp_path / "cache").glob("*.npz"))) == 3  # over the limit, for the batch
+    (out / "vevo_meta" / "idlist.txt").unlink()  # a rerun must export again, from the cache
+    assert main(["batch", "export-dataset", str(folder), str(out), "--allow-fallback",
+                 "--no-progress"]) == 0
+    assert len((out / "vevo_meta" / "idlist.txt").read_text().splitlines()) == 3
+
+
+def test_batch_render_takes_the_scoring_options_of_render(ray_cluster, clips, tmp_path,
+                                                          monkeypatch):
+    """Issue 25 item 10: --tempo auto --tempo-map --harmonic-rhythm --hits, as render has them."""
+    _no_clip_weights(monkeypatch, tmp_path / "cache")
+    folder, out, serial = tmp_path / "videos", tmp_path / "out", tmp_path / "serial"
+    folder.mkdir()
+    serial.mkdir()
+    shutil.copyfile(clips / "clip01.mp4", folder / "montage.mp4")  # it has cuts
+    scoring = ["--seed", "11", "--tempo", "auto", "--tempo-map", "--harmonic-rhythm", "half"]
+    assert main(["batch", "render", str(folder), str(out), "--hits", "--no-progress",
+                 *scoring]) == 0
+    assert main(["render", str(folder / "montage.mp4"), "-o", str(serial / "montage.mid"),
+                 "--hits", str(serial / "montage.csv"), *scoring]) == 0
+    assert (out / "montage.mid").read_bytes() == (serial / "montage.mid").read_bytes()
+    assert (out / "montage.csv").read_text() == (serial / "montage.csv").read_text()

@@ -87,7 +87,7 @@ def test_doctor_reports_every_piece_in_one_table():
     checks = doctor.run_checks()
     found = names(checks)
     for name in ("demo clip", "chord model", "CLIP weights", "torch", "fluidsynth", "soundfont",
-                 "ffmpeg", "Ray (cluster extra)"):
+                 "ffmpeg", "Ray (cluster extra)", "music21 (notation extra)"):
         assert name in found
     assert any(name.startswith("MIDI ") for name in found)
     demo = checks[found.index("demo clip")]
@@ -105,10 +105,13 @@ def test_doctor_reports_every_piece_in_one_table():
 
 def test_doctor_without_clip_weights_or_ray_is_still_ready(monkeypatch):
     real_find_spec = importlib.util.find_spec
-    monkeypatch.setattr(importlib.util, "find_spec",
-                        lambda name, *rest: None if name == "ray" else real_find_spec(name, *rest))
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *rest: None if name in (
+        "ray", "music21") else real_find_spec(name, *rest))
     checks = doctor.run_checks()
     by_name = dict(zip(names(checks), checks, strict=True))
+    music21 = by_name["music21 (notation extra)"]  # issue 25: --musicxml needs it
+    assert not music21.ok and not music21.required and "--musicxml" in music21.detail
+    assert "notation" in music21.fix or "music21" in music21.fix
     ray = by_name["Ray (cluster extra)"]
     assert not ray.ok and not ray.required and ray.detail.startswith("not installed")
     assert ray.fix.startswith("pip install")

@@ -46,6 +46,20 @@ def test_the_cache_keeps_within_its_cap_dropping_the_least_recently_used(tmp_pat
     assert cache.info().total_bytes <= cache.max_bytes
 
 
+def test_pinned_entries_stay_past_the_cap_and_the_rest_still_go(tmp_path):
+    """Issue 25 item 9: a batch pins its own entries, so one larger than the cache keeps them."""
+    cache = FeatureCache(tmp_path / "cache", max_bytes=1)  # smaller than any entry
+    cache.put(key(50), features())  # someone else's entry
+    for n in range(4):
+        cache.pin(key(n))
+        cache.put(key(n), features())
+    assert all(cache.get(key(n)) is not None for n in range(4))
+    assert cache.get(key(50)) is None  # not pinned: pruned as before
+    other = FeatureCache(tmp_path / "cache", max_bytes=1)  # another writer, after the batch
+    other.put(key(60), features())
+    assert other.info().entries == 1  # the pins were the batch's own
+
+
 def test_clear_removes_only_cache_entries(tmp_path):
     cache = FeatureCache(tmp_path, max_bytes=1 << 40)
     cache.put(key(1), features())

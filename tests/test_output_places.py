@@ -135,6 +135,26 @@ def test_too_long_names_get_a_clear_error(places):
         check_input_file("/tmp/does-not-exist.mp4", "video file")
 
 
+@pytest.mark.parametrize("size", [238, 246, 255])
+def test_names_of_238_to_255_bytes_in_multibyte_characters_are_written(places, tmp_path, size):
+    """Issue 25: the temporary name was cut at 200 characters, not bytes, so these failed."""
+    stem = "é" * ((size - 4) // 2) + "x" * ((size - 4) % 2)
+    name = stem + ".mid"
+    assert len(os.fsencode(name)) == size
+    path = write(places, name)
+    assert path.name == name and path.read_bytes() == b"MThd"
+    assert sorted(p.name for p in places.output_dir.iterdir()) == [name]  # no temporaries
+    # and the command line's atomic writes (render -o) likewise
+    from v2m_bridge.output.paths import atomic_output
+
+    target = tmp_path / ("あ" * ((size - 4) // 3) + "y" * ((size - 4) % 3) + ".mid")
+    assert len(os.fsencode(target.name)) == size
+    with atomic_output(target) as temporary:
+        assert len(os.fsencode(temporary.name)) <= 255
+        temporary.write_bytes(b"MThd")
+    assert target.read_bytes() == b"MThd"
+
+
 def test_the_default_output_folder_is_in_the_users_data_directory(monkeypatch, tmp_path):
     monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
     assert default_output_dir() == Path(tmp_path / "data" / "v2m-bridge")

@@ -315,10 +315,12 @@ def test_tempo_auto_map_puts_the_cuts_on_beats_with_markers_and_a_cue_sheet(tmp_
     assert "hits: 3/3 cuts within 1 frame of a beat" in printed
     assert "tempo candidates (best first):" in printed and " *1. " in printed
     rows = hits.read_text().splitlines()
-    assert rows[0] == "cut,time_s,smpte,bar_beat,frames_off,result,strength"
+    assert rows[0] == "cut,time_s,smpte,bar_beat,ticks,frames_off,result,strength"
     assert [row.split(",")[2] for row in rows[1:]] == ["00:00:05:00", "00:00:11:00",
                                                        "00:00:17:00"]
-    assert all(row.split(",")[5] == "hit" for row in rows[1:])
+    assert all(row.split(",")[6] == "hit" for row in rows[1:])
+    assert all(row.split(",")[4] == "0" and row.split(",")[3].count(".") == 1
+               for row in rows[1:])  # hits sit on their beat: bar.beat, 0 ticks
     midi = mido.MidiFile(out)
     texts = [msg.text for msg in midi.tracks[0] if msg.type == "marker"]
     cut_markers = [text for text in texts if text.startswith("cut ")]

@@ -139,3 +139,20 @@ def test_cut_strength_follows_the_picture_change_and_smpte_uses_the_frame_rate()
     assert smpte(3661.48, 25.0) == "01:01:01:12"
     assert smpte(22.958, 24.0) == "00:00:22:23"  # frame 551, stored to the millisecond
     assert smpte(1.0, 29.97) == "00:00:01:00"  # frame 30: non-drop labels at 29.97
+
+
+def test_the_cue_sheet_writes_ticks_in_their_own_column():
+    """Issue 25: the bar.beat column read "7.4.28" for a cut between beats; now bar.beat is two
+    fields and the ticks into the beat (at the MIDI file's resolution) have their own column."""
+    from v2m_bridge.output.cue_sheet import COLUMNS, bar_beat_ticks
+    from v2m_bridge.output.midi_file import TICKS_PER_BEAT
+
+    tempo_map = TempoMap.constant(120.0)
+    assert COLUMNS.index("ticks") == COLUMNS.index("bar_beat") + 1
+    assert tempo_map.bar_beat_label(27.28) == "7.4.28"  # the old label
+    assert bar_beat_ticks(tempo_map, 27.28) == ("7.4", round(0.28 * TICKS_PER_BEAT))
+    assert bar_beat_ticks(tempo_map, 32.0) == ("9.1", 0)
+    assert bar_beat_ticks(tempo_map, 31.9999) == ("9.1", 0)  # rounds to the tick, carries
+    waltz = TempoMap.from_beats([(0.0, 90.0)], beats_per_bar=3, pickup=1)
+    assert bar_beat_ticks(waltz, 0.5) == ("1.1", TICKS_PER_BEAT // 2)
+    assert bar_beat_ticks(waltz, 1.0) == ("2.1", 0)

@@ -139,6 +139,22 @@ def _ray() -> Check:
     return Check("Ray (cluster extra)", True, f"ray {version}", fix, required=False)
 
 
+def _music21() -> Check:
+    """music21 is only for ``render --musicxml`` (the ``notation`` extra); looked up, not
+    imported (slow)."""
+    fix = ("pip install -e '.[notation]'" if _declares_extra("notation") else
+           "pip install music21")
+    if importlib.util.find_spec("music21") is None:
+        return Check("music21 (notation extra)", False, "not installed (needed for render "
+                     "--musicxml)", fix, required=False)
+    try:
+        version = importlib.metadata.version("music21")
+    except importlib.metadata.PackageNotFoundError:
+        version = "version unknown"
+    return Check("music21 (notation extra)", True, f"music21 {version} (render --musicxml)",
+                 fix, required=False)
+
+
 def run_checks() -> list[Check]:
     checks = [_demo_clip(), _model(), _clip_weights(), _torch()]
     checks.append(_tool("fluidsynth", "needed for audio: demo, render --audio/--video",
@@ -148,6 +164,7 @@ def run_checks() -> list[Check]:
     checks.append(_tool("ffmpeg", "needed for render --video", "apt-get install ffmpeg / "
                         "brew install ffmpeg")())
     checks.extend(_midi())
+    checks.append(_music21())
     checks.append(_ray())
     return checks
 

@@ -41,6 +41,7 @@ from v2m_bridge.batch.manifest import (
 from v2m_bridge.batch.plan import AnalysisPlan, BatchError
 from v2m_bridge.features import VideoFeatures
 from v2m_bridge.options import RenderOptions
+from v2m_bridge.output.cue_sheet import write_cue_sheet
 from v2m_bridge.output.midi_file import write_midi
 from v2m_bridge.output.paths import OutputPathError, check_output_path
 
@@ -56,9 +57,13 @@ class RenderJob:
 
     options: RenderOptions
     out_dir: Path
+    hits: bool = False  # also a cue sheet per video (render --hits)
 
     def output_for(self, video: Path) -> Path:
         return self.out_dir / f"{video.stem}.mid"
+
+    def hits_for(self, video: Path) -> Path:
+        return self.out_dir / f"{video.stem}.csv"
 
 
 @dataclass
@@ -172,16 +177,28 @@ class _Batch:
         return self.report
 
     def _plan_videos(self) -> list[int]:
-        """Indices of the videos to process; done ones are recorded as they were."""
-        todo = []
-        outputs: dict[Path, Path] = {}
+        """Indices of the videos to process; done ones are recorded as they were.
+
+        The outputs of videos skipped as done are taken first, so a video added since (clip.mkv
+        beside a rendered clip.mp4) cannot be rendered onto a finished video's file. Their
+        feature cache entries are pinned for the batch (see :meth:`_pin`)."""
+        todo, skipped = [], []
+        outputs: dict[Path, str] = {}
         for index, video in enumerate(self.videos):
             previous = self.manifest.already_done(video, self._output_exists)
             if previous is None and not self.retry_failed:
                 previous = self.manifest.already_failed(video)
-            if previous is not None:
-                self.manifest.set(replace(previous, wall_s=None))
+            if previous is None:
+                todo.append(index)
                 continue
+            self.manifest.set(replace(previous, wall_s=None))
+            skipped.append(index)
+            self._pin(previous.key)
+            if self.render is not None and previous.status == DONE and previous.output:
+                outputs[Path(previous.output).resolve()] = f"{video} (done in an earlier run)"
+        planned = []
+        for index in todo:
+            video = self.videos[index]
             if self.render is not None:
                 output = self.render.output_for(video)
                 taken = outputs.get(output.resolve())
@@ -194,9 +211,15 @@ class _Batch:
                 except OutputPathError as err:
                     self._fail(index, str(err))
                     continue
-                outputs[output.resolve()] = video
-            todo.append(index)
-        return todo
+                outputs[output.resolve()] = str(video)
+            planned.append(index)
+        return planned
+
+    def _pin(self, key: str | None) -> None:
+        """Keep this batch's own cache entry until the batch ends, even past the cache's size
+        limit: a batch larger than the cache must not evict what it made (export reads it)."""
+        if key:
+            self.cache.pin(key)
 
     def _output_exists(self, record: VideoRecord) -> bool:
         if self.render is not None:
@@ -256,6 +279,7 @@ class _Batch:
         if key in self.waiting:  # same content as a video being analysed: wait for it
             self.waiting[key].append(index)
             return
+        self._pin(key)
         cached = self.cache.get(key)
         if cached is not None:
             self._features_ready(index, replace(cached, source=str(self.videos[index])),
@@ -305,6 +329,12 @@ class _Batch:
         except (OSError, OutputPathError) as err:
             self._fail(index, f"writing the MIDI file failed: {err}")
             return
+        if self.render.hits:
+            try:
+                write_cue_sheet(composition, self.render.hits_for(video), inputs=(video,))
+            except (OSError, OutputPathError) as err:
+                self._fail(index, f"writing the cue sheet failed: {err}")
+                return
         self.records[index].output = str(written)
         self._done(index)
 

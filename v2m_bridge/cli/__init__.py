@@ -7,7 +7,6 @@ Each group module has a ``register(subparsers)`` function; this file collects th
 from __future__ import annotations
 
 import argparse
-import logging
 import sys
 
 from v2m_bridge import __version__
@@ -24,6 +23,7 @@ from v2m_bridge.cli import (
     serve,
     train,
 )
+from v2m_bridge.cli.logs import setup_logging
 from v2m_bridge.errors import V2MError
 
 # Command groups, in the order their commands appear in --help. Each has a register(subparsers)
@@ -49,8 +49,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
-                        format="%(levelname)s %(name)s: %(message)s")
+    setup_logging(args.verbose)
     try:
         return int(args.func(args) or 0)
     except (V2MError, FileNotFoundError, IsADirectoryError, PermissionError) as err:

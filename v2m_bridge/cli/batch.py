@@ -16,13 +16,14 @@ import tempfile
 import threading
 from pathlib import Path
 
+from v2m_bridge.cli.render_options import (
+    add_render_options,
+    options_fingerprint,
+    render_options_from,
+)
 from v2m_bridge.config import DEFAULT_SCENE_DETECTOR as DEFAULT_DETECTOR
 from v2m_bridge.config import SCENE_DETECTORS as DETECTORS
-from v2m_bridge.emotion import EMOTIONS
-from v2m_bridge.music.voicing import DEFAULT_REGISTER, REGISTERS
-from v2m_bridge.options import RenderOptions
 
-_DEFAULTS = RenderOptions()
 INSTALL_HINT = ('the batch commands run on Ray, which is not installed; install the cluster '
                 'extra: pip install -e ".[cluster]" (or: pip install "ray[client]")')
 MANIFEST_NAME = "v2m_batch_manifest.json"
@@ -65,31 +66,17 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
     render = jobs.add_parser(
         "render", help="a MIDI file per video",
-        description="`render VIDEO -o OUT_DIR/VIDEO.mid` for every video named, in parallel. "
-        "The same options and seed give the same files as `render`.")
+        description="`render VIDEO -o OUT_DIR/VIDEO.mid` for every video named, in parallel, "
+        "with the same music options as `render` (one definition serves both). The same "
+        "options and seed give the same files as `render`.")
     render.add_argument("inputs", nargs="+", type=Path, metavar="DIR_OR_LIST",
                         help="folder of videos, text file listing videos, or a video")
     render.add_argument("output_dir", type=Path, metavar="OUT_DIR",
                         help="folder for the MIDI files (<video name>.mid) and the manifest")
-    render.add_argument("--key", default=str(_DEFAULTS.key),
-                        help="key, or auto: from each video's valence and arousal (default: "
-                        "%(default)s)")
-    render.add_argument("--primer", default="", help="first chords, e.g. 'C Am F G'")
-    render.add_argument("--emotion", default=None, metavar="EMOTION|CURVE",
-                        help=f"override the emotion: one of {', '.join(EMOTIONS)}, or a curve")
-    render.add_argument("--seed", type=int, default=None,
-                        help="random seed for every video (default: random per video, recorded "
-                        "in the manifest and the MIDI file)")
-    render.add_argument("--tempo", type=float, default=_DEFAULTS.tempo_bpm, metavar="BPM",
-                        help="fixed tempo (default: fitted to each video's cuts, 120 with fewer "
-                        "than two cuts)")
-    render.add_argument("--checkpoint", type=Path, default=None, help="AMT checkpoint")
-    render.add_argument("--regression-checkpoint", type=Path, default=None,
-                        help="bi-GRU note density/loudness checkpoint")
-    render.add_argument("--no-cut-align", action="store_true",
-                        help="official behaviour: one chord per second")
-    render.add_argument("--register", choices=list(REGISTERS), default=DEFAULT_REGISTER,
-                        help="where the chords sit (default: %(default)s)")
+    add_render_options(render, clip_weights=False)
+    render.add_argument("--hits", action="store_true",
+                        help="also write a cue sheet of the cuts per video "
+                        "(OUT_DIR/<video name>.csv, as render --hits writes it)")
     _analysis_options(render)
     _cluster_options(render)
     render.set_defaults(func=run_batch_render)
@@ -154,15 +141,10 @@ def _run(args: argparse.Namespace, job: str, inputs: list[Path], out_dir: Path |
     fingerprint: dict = {"settings": plan.settings()}
     render = None
     if job == "render":
-        options = RenderOptions(key=args.key, primer=args.primer, emotion=args.emotion,
-                                seed=args.seed, tempo_bpm=args.tempo, checkpoint=args.checkpoint,
-                                regression_checkpoint=args.regression_checkpoint,
-                                cut_align=not args.no_cut_align, register=args.register,
-                                clip_weights=plan.clip_weights)
-        render = RenderJob(options, out_dir)
-        fingerprint["render"] = {name: str(getattr(options, name)) for name in (
-            "key", "primer", "emotion", "seed", "tempo_bpm", "checkpoint",
-            "regression_checkpoint", "cut_align", "register")}
+        options = render_options_from(args, clip_weights=plan.clip_weights)
+        render = RenderJob(options, out_dir, hits=args.hits)
+        fingerprint["render"] = options_fingerprint(options)
+        fingerprint["hits"] = args.hits
         if args.checkpoint is not None and not args.checkpoint.is_file():
             raise BatchError(f"AMT checkpoint not found: {args.checkpoint}")
     if job == "export-dataset":

@@ -11,18 +11,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from v2m_bridge.config import (
-    DEFAULT_HARMONIC_RHYTHM,
-    DEFAULT_KEY_CHOICE,
-    DEFAULT_TEMPO_BPM,
-    DEFAULT_TEMPO_RANGE,
-)
-from v2m_bridge.emotion import EMOTIONS
+from v2m_bridge.cli.render_options import add_render_options, render_options_from
 from v2m_bridge.errors import V2MError
-from v2m_bridge.music.arrangement import DEFAULT_TEXTURE, TEXTURES
-from v2m_bridge.music.grid import HARMONIC_RHYTHMS
-from v2m_bridge.music.voicing import DEFAULT_REGISTER, REGISTERS
-from v2m_bridge.options import RenderOptions
 from v2m_bridge.output.paths import OutputPathError, check_output_path
 
 if TYPE_CHECKING:
@@ -41,34 +31,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("video", type=Path, help="input video file")
     parser.add_argument("-o", "--output", type=Path, required=True, metavar="OUT.mid",
                         help="MIDI file to write")
-    parser.add_argument("--key", default=None,
-                        help="key of the music, e.g. 'D minor', 'Bb', 'F#m', or 'auto': major or "
-                        "minor and a tonic from the video's valence and arousal (default: "
-                        f"{DEFAULT_KEY_CHOICE}, or the key of the --keep file)")
-    parser.add_argument("--primer", default="",
-                        help="first chords, written in --key, e.g. 'C Am F G' (default: the tonic)")
-    parser.add_argument("--emotion", default=None, metavar="EMOTION|CURVE",
-                        help="override the video's emotion: one of "
-                        f"{', '.join(EMOTIONS)}, or a curve such as '0:tense,20:relaxing'")
-    parser.add_argument("--seed", type=int, default=None,
-                        help="random seed; the same seed and inputs give the same file "
-                        "(default: random, printed)")
-    parser.add_argument("--tempo", default=None, metavar="BPM|auto",
-                        help="tempo in beats per minute, or 'auto' to fit it to the cuts "
-                        "(default: auto, which falls back to "
-                        f"{DEFAULT_TEMPO_BPM:g} when the video has fewer than two cuts; with "
-                        "--keep, the tempo map of the kept file). "
-                        f"--tempo {DEFAULT_TEMPO_BPM:g} gives a plain fixed tempo")
-    parser.add_argument("--tempo-range", default=None, metavar="LOW:HIGH",
-                        help="tempos --tempo auto searches (default: "
-                        f"{DEFAULT_TEMPO_RANGE[0]:g}:{DEFAULT_TEMPO_RANGE[1]:g})")
-    parser.add_argument("--tempo-map", action="store_true",
-                        help="with --tempo auto: let the tempo change gently (<= 10 %% between "
-                        "adjacent tempos) so that cuts land on beats; the MIDI file carries it")
-    parser.add_argument("--harmonic-rhythm", choices=list(HARMONIC_RHYTHMS),
-                        default=DEFAULT_HARMONIC_RHYTHM,
-                        help="how often chords may change, besides at cuts: every beat, half "
-                        "bar, bar or two bars (default: %(default)s)")
+    add_render_options(parser, kept_file="--keep")
     parser.add_argument("--hits", type=Path, default=None, metavar="OUT.csv",
                         help="also write a cue sheet of the cuts: time, SMPTE, bar.beat, frames "
                         "off the beat")
@@ -77,34 +40,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         "--reroll (needs --reroll)")
     parser.add_argument("--reroll", default=None, metavar="START:END",
                         help="with --keep: regenerate only START..END seconds (snapped to bars)")
-    parser.add_argument("--checkpoint", type=Path, default=None,
-                        help="AMT checkpoint (official or project); default: the starter model")
-    parser.add_argument("--regression-checkpoint", type=Path, default=None,
-                        help="bi-GRU note density/loudness checkpoint; default: a fixed rule "
-                        "over motion, scene and emotion")
-    parser.add_argument("--no-cut-align", action="store_true",
-                        help="official behaviour: one chord per second, ignore cuts and accents")
-    parser.add_argument("--sampler", choices=["musical", "official"], default="musical",
-                        help="musical (default): chords change on bar lines and cuts as busy "
-                        "as the picture, in key, from the model's likely chords; official: one "
-                        "draw per second with at most 2 repeats, as the Video2Music code")
-    parser.add_argument("--register", choices=list(REGISTERS), default=DEFAULT_REGISTER,
-                        help="where the chords sit (default: %(default)s)")
-    parser.add_argument("--texture", choices=list(TEXTURES), default=DEFAULT_TEXTURE,
-                        help="accompaniment style: auto (default) follows the picture with "
-                        "patterns learned from real piano parts (calm: sparse, low, sustained; "
-                        "action: busy); ballad stays sparse; pulse drives on the eighths; pad "
-                        "holds block chords; arpeggio is the pad with an arpeggio above")
-    parser.add_argument("--no-hits-track", action="store_true",
-                        help="leave out the \"V2M Hits\" track (low hits and a swell on every "
-                        "cut of strength >= 0.5)")
-    parser.add_argument("--clip-weights", type=Path, default=None,
-                        help="CLIP ViT-L/14@336px weights (default: $V2M_CLIP_WEIGHTS or the "
-                        "local caches; without them a labelled fallback runs)")
     parser.add_argument("--audio", type=Path, default=None, metavar="OUT.wav",
                         help="also render audio with FluidSynth")
     parser.add_argument("--video", dest="video_out", type=Path, default=None,
                         metavar="OUT.mp4", help="also write the video with the rendered music")
+    parser.add_argument("--video-audio", choices=("mix", "replace", "none"), default="mix",
+                        help="with --video: mix the music under the video's own sound "
+                        "(default: %(default)s; dialogue stays), replace the sound with the "
+                        "music, or none (the picture alone, to line up with the MIDI in a DAW)")
     parser.add_argument("--plot", type=Path, default=None, metavar="OUT.png",
                         help="also draw a timeline (frames, cuts, emotion, motion, chords, notes)")
     parser.add_argument("--musicxml", type=Path, default=None, metavar="OUT.musicxml",
@@ -163,16 +106,8 @@ def run_render(args: argparse.Namespace) -> int:
     from v2m_bridge.pipeline import compose
 
     reroll = _reroll_request(args)
-    key = args.key or (reroll.kept.key.name if reroll is not None else DEFAULT_KEY_CHOICE)
-    tempo = args.tempo  # None: fitted to the cuts (the default)
-    options = RenderOptions(key=key, primer=args.primer, emotion=args.emotion,
-                            seed=args.seed, tempo_bpm=tempo, checkpoint=args.checkpoint,
-                            regression_checkpoint=args.regression_checkpoint,
-                            cut_align=not args.no_cut_align, register=args.register,
-                            clip_weights=args.clip_weights, tempo_range=args.tempo_range,
-                            tempo_map=args.tempo_map, harmonic_rhythm=args.harmonic_rhythm,
-                            sampler=args.sampler, texture=args.texture,
-                            hits_track=not args.no_hits_track)
+    options = render_options_from(args, kept_key=reroll.kept.key if reroll is not None
+                                  else None)
     _check_outputs(args)  # the video itself is checked where it is opened (analyze_video)
     if args.keep is not None:
         check_output_path(args.output, (args.keep,), what="MIDI output")
@@ -274,7 +209,8 @@ def _write_extras(args: argparse.Namespace, composition: Composition, midi_path:
             if args.audio:
                 print(f"wrote {audio_path}")
             if args.video_out:
-                mux_video(args.video, audio_path, args.video_out, composition.duration)
+                mux_video(args.video, audio_path, args.video_out, composition.duration,
+                          args.video_audio)
                 print(f"wrote {args.video_out}")
     if args.hits:
         from v2m_bridge.output.cue_sheet import write_cue_sheet

@@ -38,7 +38,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     serve.add_argument("--midi-backend", default="auto", metavar="BACKEND",
                        help=f"one of {', '.join(BACKEND_CHOICES)} (default: %(default)s: ALSA, "
                        "then JACK on Linux; CoreMIDI on macOS; on Windows use port:NAME with a "
-                       "loopMIDI port)")
+                       "loopMIDI port; memory: no MIDI port at all, for OSC control, "
+                       "/v2m/render files and tests on a machine without ALSA or JACK)")
     serve.add_argument("--mtc-in", metavar="PORT", help="chase MIDI Time Code from this input "
                        "port ('virtual' creates v2m_bridge_in:mtc_in)")
     serve.add_argument("--device", help="torch device: cpu, cuda or mps (default: best available)")
@@ -53,8 +54,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
     doctor = subparsers.add_parser(
         "doctor", help="check the set-up and say how to fix what is missing",
-        description="Check torch and its device, CLIP weights, the model, MIDI backends, ffmpeg "
-        "and FluidSynth.")
+        description="Check torch and its device, CLIP weights, the model, MIDI backends, ffmpeg, "
+        "FluidSynth and music21 (for --musicxml).")
     doctor.set_defaults(func=run_doctor)
 
 

@@ -33,7 +33,8 @@ class Clients:
     :meth:`attach` gives the socket.
 
     ``registered`` is replaced whole on every change (readers on other threads iterate a
-    snapshot); its order is from least to most recently heard."""
+    snapshot); its order is the order of registration, and ``_heard`` says when each client
+    was last heard (hello, or any packet from its host)."""
 
     def __init__(self, reply_port: int | None = None, *, max_clients: int = MAX_CLIENTS,
                  timeout_s: float = CLIENT_TIMEOUT_S,
@@ -53,12 +54,12 @@ class Clients:
     def register(self, name: str, sender: Address, port: int) -> None:
         check_port(port, "reply port", error=OscRequestError)
         registered = {key: value for key, value in self.registered.items() if key != name}
+        while len(registered) >= self.max_clients:  # room for the new one
+            quietest = min(registered, key=lambda key: self._heard.get(key, 0.0))
+            del registered[quietest]
+            log.info("client %r dropped: more than %d clients registered and it was heard from "
+                     "least recently", quietest, self.max_clients)
         registered[name] = (sender[0], port)
-        while len(registered) > self.max_clients:
-            oldest = next(iter(registered))
-            del registered[oldest]
-            log.info("client %r dropped: more than %d clients registered", oldest,
-                     self.max_clients)
         self._heard = {key: self._heard.get(key, 0.0) for key in registered}
         self._heard[name] = self.monotonic()
         self._set(registered)

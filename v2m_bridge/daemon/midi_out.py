@@ -24,6 +24,8 @@ log = logging.getLogger(__name__)
 CLIENT_NAME = "v2m_bridge"
 OUTPUT_PORT_NAME = "midi_out"
 BACKEND_CHOICES = ("auto", "alsa", "coremidi", "jack", "winmm", "memory", "port:NAME")
+NO_PORT_HINT = ("start a JACK server or load ALSA's snd-seq module, or run without MIDI out "
+                "with --midi-backend memory (OSC, files and /v2m/render still work)")
 
 NOTE_OFF = 0x80
 NOTE_ON = 0x90
@@ -351,7 +353,10 @@ def open_sink(spec: str, client_name: str = CLIENT_NAME) -> MidiSink:
     if spec == "auto":
         return _first_that_opens(auto_api_names(), None, client_name)
     if spec in _API_BY_NAME:
-        return RtMidiSink(spec, None, client_name)
+        try:
+            return RtMidiSink(spec, None, client_name)
+        except MidiPortError as err:
+            raise MidiPortError(f"{err}; {NO_PORT_HINT}") from err
     raise MidiPortError(f"unknown MIDI backend {spec!r}; "
                         f"expected one of {', '.join(BACKEND_CHOICES)}")
 
@@ -364,7 +369,8 @@ def _first_that_opens(api_names: list[str], target: str | None, client_name: str
         except MidiPortError as err:
             log.debug("MIDI backend %s unavailable: %s", api_name, err)
             failures.append(f"{api_name}: {err}")
-    raise MidiPortError("no MIDI backend could be opened (" + "; ".join(failures) + ")")
+    raise MidiPortError("no MIDI backend could be opened (" + "; ".join(failures) + "); "
+                        f"{NO_PORT_HINT}")
 
 
 def list_ports() -> dict[str, dict[str, list[str]] | str]:

@@ -11,7 +11,10 @@ Errors about bad input (a packet that does not parse, wrong types, an unknown ad
 out of range) are answered at most :data:`ERRORS_PER_SECOND` times per second per sender and
 address; replies about the daemon's state (:class:`OscStateError`: busy, no video open, a live
 session running) are always sent. With ``token`` set, every ``/v2m/*`` request must carry it
-(see :func:`strip_token`).
+(see :func:`strip_token`). A packet that does not authenticate (no or a wrong token, or nothing
+that could carry one: a packet that does not parse, an oversized one) gets at most one error, to
+its sender only, within :data:`UNAUTHENTICATED_ERRORS_PER_SECOND` for all such senders together,
+and keeps no client registered: a spoofed source cannot turn the daemon into a reflector.
 """
 
 from __future__ import annotations
@@ -42,6 +45,7 @@ log = logging.getLogger(__name__)
 
 RECEIVE_BUFFER_BYTES = 4 << 20  # room for a burst of frames while a model step runs
 ERRORS_PER_SECOND = 5  # per sender and address; a flood of bad frames gets a few answers
+UNAUTHENTICATED_ERRORS_PER_SECOND = 5  # with --token: all packets without it, together
 
 Address = tuple[str, int]
 
@@ -156,8 +160,9 @@ class OscServer:
     ``tick`` runs about every ``tick_s`` on the server thread (status broadcasts).
     ``on_unreachable(address)`` hears of each destination that answered a datagram with "port
     unreachable" (Linux), so vanished clients can be dropped; ``on_sender(host)`` hears of every
-    packet's sending host (to keep its clients registered). ``token``: see :func:`strip_token`;
-    with it, feedback that cannot carry a token (Reaper's) is only taken from loopback senders.
+    packet's sending host (to keep its clients registered; with a token, only of messages that
+    carry it, and of feedback from this machine). ``token``: see :func:`strip_token`; with it,
+    feedback that cannot carry a token (Reaper's) is only taken from loopback senders.
     """
 
     def __init__(self, host: str, port: int, routes: dict[str, Route], *,
@@ -194,6 +199,8 @@ class OscServer:
                 self._error_queue = socket.socket(fileno=os.dup(self._socket.fileno()))
                 self._error_queue.settimeout(0.0)
         self._error_windows: dict[tuple[Address, str], list[float]] = {}
+        self._unauthenticated_window = [0.0, 0]  # [start, answered] of the current second
+        self._packet_answered = False  # with a token: this packet's one error went out
         self._kernel_timestamps = _enable_kernel_timestamps(self._socket)
         self.address: Address = self._socket.getsockname()
         self._closing = threading.Event()
@@ -266,24 +273,50 @@ class OscServer:
     def handle_datagram(self, data: bytes, sender: Address, received: float | None = None
                         ) -> None:
         received = time.monotonic() if received is None else received
+        self._packet_answered = False
         if len(data) > self.max_packet_bytes:
-            self.send_error(sender, PACKET_SUBJECT, f"packet of {len(data)} bytes refused; the "
-                            f"limit is {self.max_packet_bytes} bytes")
+            self._refuse(sender, PACKET_SUBJECT, f"packet of {len(data)} bytes refused; the "
+                         f"limit is {self.max_packet_bytes} bytes")
             return
-        if self.on_sender is not None:
+        if self.on_sender is not None and self.token is None:  # with a token: once it checks
             self.on_sender(sender[0])
         try:
             packet = parse_packet(data)
         except OscParseError as err:
-            self.send_error(sender, PACKET_SUBJECT, f"not a valid OSC packet ({err})")
+            self._refuse(sender, PACKET_SUBJECT, f"not a valid OSC packet ({err})")
             return
         for refused in packet.refused:
             if refused.address is not None and refused.address.startswith(V2M_PREFIX):
-                self.send_error(sender, refused.address, str(refused))
+                self._refuse(sender, refused.address, str(refused))
             else:
                 log.debug("ignoring OSC %s: %s", refused.address, refused)
         for message in packet.messages:
             self.dispatch(Request(message.address, message.args, sender, received))
+
+    def _refuse(self, sender: Address, address: str, message: str) -> None:
+        """A bad packet or element: an error as :meth:`send_error` answers it, or, with a token
+        (the packet could not prove it has one), as :meth:`_answer_unauthenticated` does."""
+        if self.token is None:
+            self.send_error(sender, address, message)
+        else:
+            self._answer_unauthenticated(sender, address, message)
+
+    def _answer_unauthenticated(self, sender: Address, address: str, message: str) -> None:
+        """One error per packet, to its sender alone, and at most
+        :data:`UNAUTHENTICATED_ERRORS_PER_SECOND` a second for every such packet together."""
+        if self._packet_answered:
+            return
+        self._packet_answered = True
+        now = time.monotonic()
+        window = self._unauthenticated_window
+        if now - window[0] >= 1.0:
+            window[0], window[1] = now, 0
+        if window[1] >= UNAUTHENTICATED_ERRORS_PER_SECOND:
+            return
+        window[1] += 1
+        log.info("error for %s from %s:%s (not authenticated): %s", address, sender[0],
+                 sender[1], message)
+        self.send_to([sender], ERROR, address, message)
 
     def dispatch(self, request: Request) -> None:
         is_v2m = request.address.startswith(V2M_PREFIX)
@@ -291,12 +324,18 @@ class OscServer:
         try:
             if self.token is not None:
                 if is_v2m:
-                    request = dataclasses.replace(request,
-                                                  args=strip_token(request.args, self.token))
+                    try:
+                        args = strip_token(request.args, self.token)
+                    except OscRequestError as err:
+                        self._answer_unauthenticated(request.sender, request.address, str(err))
+                        return
+                    request = dataclasses.replace(request, args=args)
                 elif not is_loopback(request.sender[0]):
                     log.debug("ignoring %s from %s: feedback without a token is only taken "
                               "from this machine", request.address, request.sender[0])
                     return
+                if self.on_sender is not None:  # authenticated (or feedback from this host)
+                    self.on_sender(request.sender[0])
             if route is None:
                 if is_v2m:
                     known = ", ".join(sorted(a for a in self.routes if a.startswith(V2M_PREFIX)))

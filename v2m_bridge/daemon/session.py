@@ -244,15 +244,16 @@ class Session:
         """Top library excerpts per scene of the opened video (see :mod:`.library`)."""
         self.clocks.refuse_while_live()
         top = int(request.args[0]) if request.args else 5
-        library = request.args[1] if len(request.args) > 1 else None
+        library = request.args[1] if len(request.args) > 1 and request.args[1] else None
         opened = self.opened
         if opened.features is None:
             raise OscStateError("no video is open; send /v2m/video/open first")
         if not 1 <= top <= MAX_TOP:
             raise OscRequestError(f"top must be 1..{MAX_TOP}, got {top}")
-        if library is not None and not Path(library).is_dir():
-            raise OscRequestError(f"no library folder at {library!r} (an absolute path is "
-                                  "expected)")
+        if library is not None and not (Path(library).is_absolute() and Path(library).is_dir()):
+            raise OscRequestError(f"no library folder at {library!r}: the absolute path of a "
+                                  "folder is expected (leave it out, or send '', for the "
+                                  "default library)")
 
         arrangement = self.settings.options.arrange_options
         composition = opened.composition  # chords spelt in its key, fit to its beats

@@ -102,6 +102,13 @@ def _run(command: list[str], what: str) -> subprocess.CompletedProcess:
     return result
 
 
+def _has_audio(ffmpeg: str, video_path: str | os.PathLike) -> bool:
+    """Whether the video has a sound track (ffmpeg fails to map one it does not have)."""
+    result = _run([ffmpeg, "-nostdin", "-loglevel", "error", "-i", str(video_path), "-map",
+                   "0:a:0", "-t", "0", "-f", "null", "-"], "ffmpeg")
+    return result.returncode == 0
+
+
 def _tail(text: str, lines: int = 4) -> str:
     return " | ".join(line for line in text.strip().splitlines()[-lines:] if line.strip())
 
@@ -139,22 +146,39 @@ def render_audio(midi_path: str | os.PathLike, wav_path: str | os.PathLike,
     return target
 
 
-def mux_video(video_path: str | os.PathLike, audio_path: str | os.PathLike,
-              out_path: str | os.PathLike, duration: float) -> Path:
-    """Put ``audio_path`` under the picture of ``video_path``, cut to ``duration`` seconds.
+VIDEO_AUDIO_MODES = ("mix", "replace", "none")
+ORIGINAL_AUDIO_GAIN = 0.7  # the soundtrack under the music in "mix": dialogue stays clear
 
-    The picture is copied when the output container accepts its codec, else re-encoded with
-    H.264. The video's own sound track is replaced.
+
+def mux_video(video_path: str | os.PathLike, audio_path: str | os.PathLike,
+              out_path: str | os.PathLike, duration: float, audio_mode: str = "mix") -> Path:
+    """Put ``audio_path`` with the picture of ``video_path``, cut to ``duration`` seconds.
+
+    ``audio_mode``: ``mix`` (default) mixes the music with the video's own sound track (kept
+    as it is when the video has none), ``replace`` puts the music in its place, ``none``
+    writes the picture without any sound. The picture is copied when the output container
+    accepts its codec, else re-encoded with H.264.
     """
+    if audio_mode not in VIDEO_AUDIO_MODES:
+        raise AudioToolError(f"video audio must be one of {', '.join(VIDEO_AUDIO_MODES)}, got "
+                             f"{audio_mode!r}")
     ffmpeg = find_ffmpeg()
     target = Path(out_path)
+    if audio_mode == "none":
+        audio = ["-an"]
+    elif audio_mode == "mix" and _has_audio(ffmpeg, video_path):
+        audio = ["-filter_complex", f"[0:a:0]volume={ORIGINAL_AUDIO_GAIN}[original];"
+                 "[original][1:a:0]amix=inputs=2:duration=longest:normalize=0[mixed]",
+                 "-map", "[mixed]", "-c:a", "aac", "-b:a", "192k"]
+    else:
+        audio = ["-map", "1:a:0", "-c:a", "aac", "-b:a", "192k"]
     with atomic_output(target) as temp_path:
         errors = []
         for video_codec in (COPY_VIDEO, REENCODE_VIDEO):
             command = [ffmpeg, "-nostdin", "-y", "-loglevel", "error",
                        "-i", str(video_path), "-i", str(audio_path),
-                       "-map", "0:v:0", "-map", "1:a:0", *video_codec,
-                       "-c:a", "aac", "-b:a", "192k", "-t", f"{duration:.3f}", str(temp_path)]
+                       "-map", "0:v:0", *video_codec, *audio,
+                       "-t", f"{duration:.3f}", str(temp_path)]
             result = _run(command, "ffmpeg")
             if result.returncode == 0 and temp_path.stat().st_size > 0:
                 break

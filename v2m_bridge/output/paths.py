@@ -15,6 +15,22 @@ class OutputPathError(V2MError, ValueError):
     """An output path that cannot or must not be written."""
 
 
+TEMPORARY_NAME_BYTES = 200  # of the final name kept in a temporary one: room for the tag
+
+
+def temporary_name(name: str, tag: str, suffix: str = "") -> str:
+    """``.NAME.TAG.tmpSUFFIX`` for a temporary file beside ``name``, with ``NAME`` cut to
+    :data:`TEMPORARY_NAME_BYTES` *bytes* (file systems count bytes; a name of multibyte
+    characters cut by characters can still be too long) and never inside a character."""
+    size, kept = 0, len(name)
+    for index, character in enumerate(name):
+        size += len(os.fsencode(character))
+        if size > TEMPORARY_NAME_BYTES:
+            kept = index
+            break
+    return f".{name[:kept]}.{tag}.tmp{suffix}"
+
+
 def _same_file(first: Path, second: Path) -> bool:
     try:
         return first.exists() and second.exists() and os.path.samefile(first, second)
@@ -53,7 +69,8 @@ def atomic_output(path: str | os.PathLike) -> Iterator[Path]:
     target = Path(path)
     # Not tempfile.mkstemp: its files are private (0600); this one gets the user's umask,
     # like any file the user writes.
-    temp_path = target.with_name(f".{target.stem}.{secrets.token_hex(6)}.tmp{target.suffix}")
+    temp_path = target.with_name(temporary_name(target.stem, secrets.token_hex(6),
+                                                target.suffix))
     try:
         os.close(os.open(temp_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666))
     except OSError as err:

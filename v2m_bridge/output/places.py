@@ -32,6 +32,7 @@ from typing import BinaryIO
 import platformdirs
 
 from v2m_bridge.errors import V2MError
+from v2m_bridge.output.paths import temporary_name
 
 APP_NAME = "v2m-bridge"
 MIDI_SUFFIXES = (".mid", ".midi")  # what the daemon writes; nothing else can be named
@@ -139,6 +140,8 @@ class OutputPlaces:
         if ".." in parts:
             raise OutputPlaceError(f"{requested[:60]!r}: '..' is not allowed in output paths")
         if not Path(requested).is_absolute():
+            if not parts:  # ".", "./", "./." name the output folder itself
+                raise self._folder_named(requested, video)
             *folders, name = parts
             return _Target(str(self.output_dir), tuple(folders), name)
         for root in self._roots(video):
@@ -148,12 +151,17 @@ class OutputPlaces:
                 except ValueError:
                     continue
                 if not relative.parts:
-                    break  # the folder itself
+                    raise self._folder_named(requested, video)
                 *folders, name = relative.parts
                 return _Target(os.path.realpath(root), tuple(folders), name)
         raise OutputPlaceError(f"{requested[:80]!r} is outside the folders the daemon writes "
                                f"to: {self.describe(video)} (serve --output-dir chooses the "
                                "first)")
+
+    def _folder_named(self, requested: str, video: str | None) -> OutputPlaceError:
+        return OutputPlaceError(f"{requested[:60]!r} names a folder, not a file; give a file "
+                                f"name ending in {' or '.join(self.suffixes)} in "
+                                f"{self.describe(video)}")
 
     def _roots(self, video: str | None) -> list[Path]:
         roots = [self.output_dir]
@@ -178,7 +186,7 @@ class OutputPlaces:
         folder = _open_folder(target)
         try:
             self._check_existing(target, folder, video, overwrite)
-            temporary = f".{target.name[:200]}.{secrets.token_hex(6)}.tmp"
+            temporary = temporary_name(target.name, secrets.token_hex(6))
             try:
                 fd = folder.create(temporary)
             except OSError as err:

@@ -6,7 +6,8 @@ written atomically; an unreadable entry is ignored (and replaced) rather than tr
 
 The cache is bounded: after each write the least recently used entries (a hit refreshes an
 entry's modification time) are removed until the total is within ``$V2M_CACHE_MAX_MB``
-(default :data:`DEFAULT_CACHE_MAX_MB`). ``v2m-bridge cache info|clear`` shows or empties it. Only
+(default :data:`DEFAULT_CACHE_MAX_MB`), except entries a batch pinned while it runs (see
+:meth:`FeatureCache.pin`). ``v2m-bridge cache info|clear`` shows or empties it. Only
 files named like entries (32 hex digits, ``.npz``) and stale temporary files are ever removed.
 """
 
@@ -85,6 +86,13 @@ class FeatureCache:
     def __init__(self, directory: Path | None = None, max_bytes: int | None = None) -> None:
         self.directory = directory or default_cache_dir()
         self.max_bytes = default_max_bytes() if max_bytes is None else max_bytes
+        self._pinned: set[Path] = set()
+
+    def pin(self, key: str) -> None:
+        """Never prune ``key``'s entry through this object (a batch pins its own entries, so
+        one larger than the cache does not evict what it still has to read or export; the
+        cache may exceed its limit until another writer prunes it)."""
+        self._pinned.add(self._entry(key))
 
     def _entry(self, key: str) -> Path:
         return self.directory / f"{key}.npz"
@@ -146,14 +154,15 @@ class FeatureCache:
 
     def prune(self, keep: Path | None = None) -> int:
         """Remove least recently used entries until the total fits ``max_bytes`` (``keep``, the
-        entry just written, stays even if it alone is bigger); returns how many went."""
+        entry just written, and pinned entries stay even if they alone are bigger); returns how
+        many went."""
         entries = self._entries()
         total = sum(size for _, size, _ in entries)
         removed = 0
         for _, size, path in entries:
             if total <= self.max_bytes:
                 break
-            if path == keep:
+            if path == keep or path in self._pinned:
                 continue
             try:
                 path.unlink()
