@@ -7,6 +7,7 @@ import threading
 from dataclasses import dataclass
 
 from v2m_bridge.config import DEFAULT_HOST, DEFAULT_PORT
+from v2m_bridge.daemon.discovery import Discovery, setting_values
 from v2m_bridge.daemon.midi_in import MidiInput
 from v2m_bridge.daemon.midi_out import MidiSink, RtMidiSink, auto_api_names, open_sink
 from v2m_bridge.daemon.scheduler import Scheduler
@@ -31,6 +32,7 @@ class DaemonConfig:
     client_name: str = "v2m_bridge"
     output_dir: str | None = None  # where /v2m/render writes (default: the user's data dir)
     token: str | None = None  # a shared secret every /v2m/ request must carry first
+    discovery: bool = True  # OSCQuery over HTTP (TCP, the OSC port's number) + mDNS
 
 
 def check_bind(host: str, token: str | None) -> None:
@@ -57,6 +59,7 @@ class Daemon:
                                reaper_clock=self.reaper_clock, mtc_clock=self.mtc_clock,
                                reply_port=config.reply_port, output=output)
         self.mtc_input: MidiInput | None = None
+        self.discovery: Discovery | None = None
         try:
             self.server = OscServer(config.host, config.port, self.session.routes(),
                                     reply_targets=self.session.clients.reply_targets,
@@ -66,7 +69,13 @@ class Daemon:
                                     token=config.token)
             if config.mtc_in:
                 self.mtc_input = self._open_mtc(config.mtc_in)
+            if config.discovery:
+                self.discovery = self._open_discovery()
         except BaseException:
+            if self.mtc_input is not None:
+                self.mtc_input.close()
+            if getattr(self, "server", None) is not None:
+                self.server.close()
             self.session.close()
             self.sink.close()
             raise
@@ -84,9 +93,18 @@ class Daemon:
 
         return MidiInput(api, target, on_message, self.config.client_name)
 
+    def _open_discovery(self) -> Discovery:
+        """OSCQuery on TCP at the OSC port's number (any free port if that one is taken)."""
+        host, port = self.server.address
+        session = self.session
+        return Discovery(host, port, port, lambda: setting_values(
+            session.settings, session.clocks.follow_reaper), name=self.config.client_name)
+
     def start(self) -> None:
         self.scheduler.start()
         self.server.start()
+        if self.discovery is not None:
+            self.discovery.start()
         threading.Thread(target=self._watch_port, name="v2m-port-watchdog", daemon=True).start()
 
     def _watch_port(self) -> None:
@@ -102,6 +120,8 @@ class Daemon:
         if self._closed.is_set():
             return
         self._closed.set()
+        if self.discovery is not None:
+            self.discovery.close()
         if self.mtc_input is not None:
             self.mtc_input.close()
         self.server.close()
