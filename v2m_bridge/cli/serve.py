@@ -41,6 +41,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                        "loopMIDI port)")
     serve.add_argument("--mtc-in", metavar="PORT", help="chase MIDI Time Code from this input "
                        "port ('virtual' creates v2m_bridge_in:mtc_in)")
+    serve.add_argument("--clock-out", metavar="PORT", help="send MIDI clock (24 per quarter "
+                       "note, Start/Stop/Continue, Song Position) following the transport to this "
+                       "destination port ('virtual' creates v2m_bridge_clock:clock_out)")
     serve.add_argument("--no-discovery", dest="discovery", action="store_false",
                        help="do not serve the OSCQuery description of the OSC addresses (HTTP "
                        "on the OSC port's number over TCP) nor advertise it over mDNS")
@@ -75,7 +78,7 @@ def run_serve(args: argparse.Namespace) -> int:
     config = DaemonConfig(host=args.host, port=args.port, reply_port=args.reply_port,
                           midi_backend=args.midi_backend, mtc_in=args.mtc_in,
                           output_dir=args.output_dir, token=args.token,
-                          discovery=args.discovery)
+                          discovery=args.discovery, clock_out=args.clock_out)
     check_bind(config.host, config.token)  # fail fast, before the MIDI port and the model
     sink = open_sink(config.midi_backend, config.client_name)  # fail fast, before the model
     try:
@@ -93,6 +96,8 @@ def run_serve(args: argparse.Namespace) -> int:
     daemon.start()
     host, port = daemon.server.address
     mtc = f", MTC in {daemon.mtc_input.name}" if daemon.mtc_input else ""
+    if daemon.scheduler.clock_out is not None:
+        mtc += f", MIDI clock out {daemon.scheduler.clock_out.sink.name}"
     log.info("MIDI out: %s%s", daemon.sink.name, mtc)
     query = (f", OSCQuery on http://{daemon.discovery.host}:{daemon.discovery.port}/"
              if daemon.discovery else "")

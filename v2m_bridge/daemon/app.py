@@ -6,7 +6,8 @@ import logging
 import threading
 from dataclasses import dataclass
 
-from v2m_bridge.config import DEFAULT_HOST, DEFAULT_PORT
+from v2m_bridge.config import DEFAULT_HOST, DEFAULT_PORT, DEFAULT_TEMPO_BPM
+from v2m_bridge.daemon.clock_out import BeatGrid, ClockOut
 from v2m_bridge.daemon.discovery import Discovery, setting_values
 from v2m_bridge.daemon.midi_in import MidiInput
 from v2m_bridge.daemon.midi_out import MidiSink, RtMidiSink, auto_api_names, open_sink
@@ -33,6 +34,7 @@ class DaemonConfig:
     output_dir: str | None = None  # where /v2m/render writes (default: the user's data dir)
     token: str | None = None  # a shared secret every /v2m/ request must carry first
     discovery: bool = True  # OSCQuery over HTTP (TCP, the OSC port's number) + mDNS
+    clock_out: str | None = None  # MIDI clock out: "virtual" or an existing destination port
 
 
 def check_bind(host: str, token: str | None) -> None:
@@ -54,7 +56,13 @@ class Daemon:
         self.sink = sink if sink is not None else open_sink(config.midi_backend,
                                                             config.client_name)
         self.own_clock, self.reaper_clock, self.mtc_clock = OwnClock(), ReaperClock(), MtcClock()
-        self.scheduler = Scheduler(self.sink, self.own_clock)
+        try:
+            clock_out = (ClockOut(self._open_port(config.clock_out, "clock_out"), self.beat_grid)
+                         if config.clock_out else None)
+        except BaseException:
+            self.sink.close()
+            raise
+        self.scheduler = Scheduler(self.sink, self.own_clock, clock_out=clock_out)
         self.session = Session(backend, self.scheduler, own_clock=self.own_clock,
                                reaper_clock=self.reaper_clock, mtc_clock=self.mtc_clock,
                                reply_port=config.reply_port, output=output)
@@ -78,6 +86,8 @@ class Daemon:
                 self.server.close()
             self.session.close()
             self.sink.close()
+            if clock_out is not None:
+                clock_out.close()
             raise
         self.session.clients.attach(self.server)
         self._closed = threading.Event()
@@ -92,6 +102,25 @@ class Daemon:
                 self.mtc_clock.feed(message)
 
         return MidiInput(api, target, on_message, self.config.client_name)
+
+    def _open_port(self, spec: str, port_name: str) -> RtMidiSink:
+        """Another output beside the notes' one: a virtual port (``virtual``) or an existing
+        destination port by name, on the notes' MIDI API."""
+        api = self.sink.api_name if isinstance(self.sink, RtMidiSink) else auto_api_names()[0]
+        return RtMidiSink(api, None if spec == "virtual" else spec,
+                          f"{self.config.client_name}_{port_name.split('_')[0]}", port_name)
+
+    def beat_grid(self) -> BeatGrid:
+        """Where the beats are (for MIDI clock out): the opened music's tempo map at its timeline
+        offset, else the followed transport's tempo (Reaper's, Link's), else the tempo set."""
+        composition = self.session.composition
+        if composition is not None:
+            return BeatGrid(composition.tempo_map, self.session.timeline_offset)
+        bpm = self.scheduler.clock.tempo_bpm
+        if not bpm:
+            setting = self.session.settings.options.tempo_bpm
+            bpm = setting if isinstance(setting, (int, float)) else DEFAULT_TEMPO_BPM
+        return BeatGrid.constant(float(bpm))
 
     def _open_discovery(self) -> Discovery:
         """OSCQuery on TCP at the OSC port's number (any free port if that one is taken)."""
