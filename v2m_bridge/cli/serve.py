@@ -44,6 +44,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     serve.add_argument("--clock-out", metavar="PORT", help="send MIDI clock (24 per quarter "
                        "note, Start/Stop/Continue, Song Position) following the transport to this "
                        "destination port ('virtual' creates v2m_bridge_clock:clock_out)")
+    serve.add_argument("--link", action="store_true", help="join the Ableton Link session and "
+                       "follow its tempo, bar phase and start/stop (needs the [live] extra; "
+                       "/v2m/transport/follow link does the same later)")
     serve.add_argument("--no-discovery", dest="discovery", action="store_false",
                        help="do not serve the OSCQuery description of the OSC addresses (HTTP "
                        "on the OSC port's number over TCP) nor advertise it over mDNS")
@@ -78,7 +81,8 @@ def run_serve(args: argparse.Namespace) -> int:
     config = DaemonConfig(host=args.host, port=args.port, reply_port=args.reply_port,
                           midi_backend=args.midi_backend, mtc_in=args.mtc_in,
                           output_dir=args.output_dir, token=args.token,
-                          discovery=args.discovery, clock_out=args.clock_out)
+                          discovery=args.discovery, clock_out=args.clock_out,
+                          link=args.link)
     check_bind(config.host, config.token)  # fail fast, before the MIDI port and the model
     sink = open_sink(config.midi_backend, config.client_name)  # fail fast, before the model
     try:
@@ -96,6 +100,8 @@ def run_serve(args: argparse.Namespace) -> int:
     daemon.start()
     host, port = daemon.server.address
     mtc = f", MTC in {daemon.mtc_input.name}" if daemon.mtc_input else ""
+    if daemon.session.clocks.following_link:
+        mtc += ", following Ableton Link"
     if daemon.scheduler.clock_out is not None:
         mtc += f", MIDI clock out {daemon.scheduler.clock_out.sink.name}"
     log.info("MIDI out: %s%s", daemon.sink.name, mtc)

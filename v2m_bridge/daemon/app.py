@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import threading
 from dataclasses import dataclass
@@ -9,10 +10,11 @@ from dataclasses import dataclass
 from v2m_bridge.config import DEFAULT_HOST, DEFAULT_PORT, DEFAULT_TEMPO_BPM
 from v2m_bridge.daemon.clock_out import BeatGrid, ClockOut
 from v2m_bridge.daemon.discovery import Discovery, setting_values
+from v2m_bridge.daemon.link_clock import LinkClock, link_available
 from v2m_bridge.daemon.midi_in import MidiInput
 from v2m_bridge.daemon.midi_out import MidiSink, RtMidiSink, auto_api_names, open_sink
 from v2m_bridge.daemon.scheduler import Scheduler
-from v2m_bridge.daemon.server import OscServer, is_loopback
+from v2m_bridge.daemon.server import OscServer, Request, Route, is_loopback
 from v2m_bridge.daemon.session import Session
 from v2m_bridge.daemon.transport import MtcClock, OwnClock, ReaperClock
 from v2m_bridge.errors import V2MError
@@ -35,6 +37,7 @@ class DaemonConfig:
     token: str | None = None  # a shared secret every /v2m/ request must carry first
     discovery: bool = True  # OSCQuery over HTTP (TCP, the OSC port's number) + mDNS
     clock_out: str | None = None  # MIDI clock out: "virtual" or an existing destination port
+    link: bool = False  # join and follow the Ableton Link session from the start
 
 
 def check_bind(host: str, token: str | None) -> None:
@@ -68,10 +71,15 @@ class Daemon:
                                reply_port=config.reply_port, output=output)
         self.mtc_input: MidiInput | None = None
         self.discovery: Discovery | None = None
+        clocks = self.session.clocks
+        if link_available():
+            clocks.link_factory = lambda: LinkClock(self.music_bpm)
         try:
-            self.server = OscServer(config.host, config.port, self.session.routes(),
+            if config.link:
+                clocks.follow_link()
+            self.server = OscServer(config.host, config.port, self._routes(),
                                     reply_targets=self.session.clients.reply_targets,
-                                    tick=self.session.tick,
+                                    tick=self._tick,
                                     on_unreachable=self.session.clients.unreachable,
                                     on_sender=self.session.clients.heard_from,
                                     token=config.token)
@@ -88,6 +96,8 @@ class Daemon:
             self.sink.close()
             if clock_out is not None:
                 clock_out.close()
+            if clocks.link_clock is not None:
+                clocks.link_clock.close()
             raise
         self.session.clients.attach(self.server)
         self._closed = threading.Event()
@@ -112,15 +122,46 @@ class Daemon:
 
     def beat_grid(self) -> BeatGrid:
         """Where the beats are (for MIDI clock out): the opened music's tempo map at its timeline
-        offset, else the followed transport's tempo (Reaper's, Link's), else the tempo set."""
+        offset, else Reaper's tempo, else the tempo set. Following Link, project time is
+        already in the music's beats (see link_clock)."""
         composition = self.session.composition
         if composition is not None:
             return BeatGrid(composition.tempo_map, self.session.timeline_offset)
-        bpm = self.scheduler.clock.tempo_bpm
-        if not bpm:
+        clock = self.scheduler.clock
+        if clock.tempo_bpm and not isinstance(clock, LinkClock):
+            return BeatGrid.constant(float(clock.tempo_bpm))
+        return BeatGrid.constant(self.music_bpm())
+
+    def music_bpm(self) -> float:
+        """The music's tempo: the opened music's (its main tempo), else the tempo set."""
+        composition = self.session.composition
+        if composition is not None:
+            return float(composition.tempo_bpm)
+        setting = self.session.settings.options.tempo_bpm
+        return float(setting) if isinstance(setting, (int, float)) else DEFAULT_TEMPO_BPM
+
+    def _routes(self) -> dict[str, Route]:
+        """The session's routes; with Link followed, a tempo set with /v2m/tempo is also
+        proposed to the session (the daemon leads)."""
+        routes = self.session.routes()
+        tempo = routes["/v2m/tempo"]
+
+        def set_tempo(request: Request) -> None:
+            tempo.handler(request)
+            link_clock = self.session.clocks.link_clock
             setting = self.session.settings.options.tempo_bpm
-            bpm = setting if isinstance(setting, (int, float)) else DEFAULT_TEMPO_BPM
-        return BeatGrid.constant(float(bpm))
+            if (link_clock is not None and link_clock.enabled
+                    and isinstance(setting, (int, float))):
+                link_clock.propose_tempo(float(setting))
+
+        routes["/v2m/tempo"] = dataclasses.replace(tempo, handler=set_tempo)
+        return routes
+
+    def _tick(self) -> None:
+        link_clock = self.session.clocks.link_clock
+        if link_clock is not None and link_clock.enabled:
+            link_clock.poll()
+        self.session.tick()
 
     def _open_discovery(self) -> Discovery:
         """OSCQuery on TCP at the OSC port's number (any free port if that one is taken)."""
@@ -156,3 +197,5 @@ class Daemon:
         self.server.close()
         self.session.close()
         self.scheduler.shutdown()  # ends every sounding note and closes the sink
+        if self.session.clocks.link_clock is not None:
+            self.session.clocks.link_clock.close()
