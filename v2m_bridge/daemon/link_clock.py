@@ -93,6 +93,9 @@ class LinkClock(TransportClock):
         micros = session.timeAtBeat(beat, self.quantum)
         return self.monotonic() + (micros - self._link.clock().micros()) / 1e6
 
+    def session_tempo(self) -> float:
+        return self._link.captureAppSessionState().tempo()
+
     def beat_at(self, mono: float) -> float:
         session = self._link.captureAppSessionState()
         return session.beatAtTime(self._link_micros(mono), self.quantum)
