@@ -186,3 +186,32 @@ def test_notes_land_on_the_sessions_beats_and_follow_its_tempo_without_hanging_n
     print(f"bar-line note-ons: median {median_ms:.2f} ms from the session's bar lines "
           f"({len(errors)} bars)")
     assert median_ms < 5.0
+
+
+def test_the_pd_patch_switches_the_daemon_to_link():
+    """max_patch/v2m_bridge.pd headless: its `follow link` remote command reaches the daemon."""
+    import shutil
+
+    if shutil.which("pd") is None:
+        pytest.skip("Pure Data is not installed (apt-get install puredata-core)")
+    from test_real_clients import PdPatch, free_udp_port
+
+    daemon = Daemon(DaemonConfig(port=0, discovery=False), backend=None, sink=MemorySink())
+    daemon.start()
+    pd = PdPatch()
+    try:
+        setup = f"setup {daemon.server.address[1]} {free_udp_port()}"
+        pd.wait_for("status", timeout=15, resend=setup)
+        pd.command("follow link")
+        deadline = time.monotonic() + 5
+        while not daemon.session.clocks.following_link and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert daemon.session.clocks.following_link
+        pd.command("follow 1")
+        deadline = time.monotonic() + 5
+        while daemon.session.clocks.following_link and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert daemon.scheduler.clock is daemon.own_clock
+    finally:
+        pd.close()
+        daemon.close()

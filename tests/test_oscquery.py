@@ -204,3 +204,13 @@ def test_no_discovery_serves_nothing(chord_model, tmp_path):
         host, port = daemon.server.address
         with pytest.raises(OSError):
             socket.create_connection((host, port), timeout=1).close()
+
+
+def test_a_daemon_closed_before_it_started_does_not_wait_for_its_http_server():
+    from v2m_bridge.daemon.app import Daemon, DaemonConfig
+    from v2m_bridge.daemon.midi_out import MemorySink
+
+    daemon = Daemon(DaemonConfig(port=0), backend=None, sink=MemorySink())
+    started = time.monotonic()
+    daemon.close()
+    assert time.monotonic() - started < 2.0

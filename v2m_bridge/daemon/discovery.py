@@ -152,10 +152,12 @@ class Discovery:
         self._zeroconf = None
         self._lock = threading.Lock()
         self._closed = False
+        self._serving = False
 
     def start(self) -> None:
         threading.Thread(target=self.http.serve_forever, args=(0.05,), name="v2m-oscquery",
                          daemon=True).start()
+        self._serving = True
         if self.advertise:  # registering probes the network for ~1.5 s: not on the caller
             threading.Thread(target=self._announce, name="v2m-mdns", daemon=True).start()
         log.info("OSCQuery on http://%s:%d/", self.host, self.port)
@@ -191,7 +193,8 @@ class Discovery:
 
     def close(self) -> None:
         """Stop serving; the mDNS advertisement says goodbye in the background."""
-        self.http.shutdown()
+        if self._serving:  # shutdown() waits for a serve_forever() that never started
+            self.http.shutdown()
         self.http.server_close()
         with self._lock:
             self._closed = True
