@@ -138,7 +138,8 @@ def beat_notes(seconds: float, bpm: float = 120.0) -> list[NoteEvent]:
 
 def test_notes_land_on_the_sessions_beats_and_follow_its_tempo_without_hanging_notes(peer):
     """A composition at 120 bpm played along a session the peer starts at 120 and then moves to
-    97, 140 and 80 bpm: bar-line notes land on the session's bar lines, every note ends."""
+    97, 140 and 80 bpm: bar-line notes land on the session's bar lines, every note ends.
+    (Stamped in memory at send time with the session's beat; the JACK test below records.)"""
     link_clock = LinkClock(lambda: 120.0)
     # each message is stamped with the session's beat and tempo when it was sent, as this
     # process's Link node knows the shared timeline (Link keeps the peers' phases together)
@@ -152,9 +153,9 @@ def test_notes_land_on_the_sessions_beats_and_follow_its_tempo_without_hanging_n
         peer.expect("peers 1")
         peer.send("play")
         for tempo in ("97", "140", "80"):
-            time.sleep(2.5)
+            time.sleep(3.0)
             peer.send(f"tempo {tempo}")
-        time.sleep(2.5)
+        time.sleep(3.0)
         peer.send("stop")
         time.sleep(0.3)
         assert scheduler.sounding_notes() == []
@@ -215,3 +216,51 @@ def test_the_pd_patch_switches_the_daemon_to_link():
     finally:
         pd.close()
         daemon.close()
+
+
+@pytest.fixture(scope="module")
+def jack():
+    from live_helpers import jack_server
+
+    with jack_server(period=64) as name:
+        yield name
+
+
+@pytest.mark.slow
+def test_jack_recorded_bar_line_notes_fall_on_the_sessions_bar_lines(jack, peer):
+    """Music at 120 bpm, a session the peer plays at 97: the bar-line note-ons, recorded on a
+    JACK input, land within 5 ms (median) of the session's bar lines."""
+    import uuid
+
+    from test_live_jack import Recorder
+
+    from v2m_bridge.daemon.midi_out import RtMidiSink
+
+    name = f"v2m_link_{uuid.uuid4().hex[:6]}"
+    link_clock = LinkClock(lambda: 120.0)
+    scheduler = Scheduler(RtMidiSink("jack", None, name), link_clock)
+    recorder = Recorder(f"{name}:midi_out", name=f"probe_{uuid.uuid4().hex[:6]}")
+    scheduler.set_events(beat_notes(60.0))
+    scheduler.start()
+    link_clock.enable()
+    try:
+        peer.expect("peers 1")
+        peer.send("tempo 97")
+        peer.send("play")
+        time.sleep(10.0)
+        # the session has kept 97 bpm since it started: its timeline maps any past time
+        bars = [link_clock.beat_at(t) for t, m in recorder.note_ons() if m[0] & 0x0F == 0]
+        peer.send("stop")
+        time.sleep(0.3)
+        assert scheduler.sounding_notes() == []
+    finally:
+        scheduler.shutdown()
+        recorder.close()
+        link_clock.close()
+    print("bar-line note-ons at session beats", [round(b, 3) for b in bars])
+    assert len(bars) >= 3  # the music starts at the session's first bar line after the start
+    errors_ms = [abs(beat - round(beat / 4) * 4) * 60.0 / 97.0 * 1000 for beat in bars]
+    median = statistics.median(errors_ms)
+    print(f"JACK-recorded bar-line note-ons: median {median:.2f} ms, max {max(errors_ms):.2f} ms "
+          f"from the session's bar lines ({len(bars)} bars at 97 bpm)")
+    assert median < 5.0

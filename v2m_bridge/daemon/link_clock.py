@@ -5,11 +5,11 @@ Bitwig, Max, TouchDesigner, SuperCollider's ``LinkClock``... This clock reads it
 ``LinkPython-extern`` binding (``import link``, the ``[live]`` extra) and presents it as the
 playhead the scheduler follows, like Reaper's ``/time`` or MTC:
 
-* project position = session beat x 60 / the music's tempo (``music_bpm()``), rate = session
-  tempo / the music's tempo. The music's beats sit on the session's beats, so its bar lines
-  (every ``quantum`` beats, at timeline offset 0) fall on the session's bar lines, and a
-  tempo change in the session speeds up or slows down the music without a seek (no note is
-  cut or struck twice).
+* project position = (session beat - origin) x 60 / the music's tempo (``music_bpm()``), rate =
+  session tempo / the music's tempo. The origin is the session's first bar line (every
+  ``quantum`` beats) at or after the session started playing, so the music starts on a bar line
+  and its bar lines (at timeline offset 0) fall on the session's; a tempo change in the session
+  speeds up or slows down the music without a seek (no note is cut or struck twice).
 * Start/stop sync: the clock plays while the session plays (peers with start/stop sync on share
   it); :meth:`play` and :meth:`stop` start and stop the session.
 * The daemon can lead: :meth:`propose_tempo` sets the session's tempo for every peer.
@@ -23,6 +23,7 @@ the session state, which is a cheap, lock-free copy in Link. Link's clock and
 from __future__ import annotations
 
 import logging
+import math
 import time
 from collections.abc import Callable
 
@@ -39,6 +40,7 @@ log = logging.getLogger(__name__)
 QUANTUM = 4.0  # beats per bar for phase alignment (the session's bar lines)
 JUMP_S = 0.25  # a position this far from the prediction is a jump (another peer re-aligned)
 SLEW_S = 0.0002  # smaller differences leave the anchor alone
+BAR_TOLERANCE = 0.02  # bars: a start this close after a bar line starts on it (chased)
 
 
 def link_available() -> bool:
@@ -60,6 +62,7 @@ class LinkClock(TransportClock):
         self._link = ableton_link.Link(120.0)
         self._link.startStopSyncEnabled = start_stop_sync
         self._enabled = False
+        self._origin_beat = 0.0  # the session beat where the music's beat 0 sits
         self.tempo_bpm = None
         self.peers = 0
 
@@ -108,11 +111,19 @@ class LinkClock(TransportClock):
         session = self._link.captureAppSessionState()
         tempo = session.tempo()
         music = float(self.music_bpm()) or tempo
-        beat = session.beatAtTime(self._link_micros(now), self.quantum)
+        link_now = self._link_micros(now)
+        playing = session.isPlaying()
+        state = self._state
+        if playing and state.mode != PLAYING:
+            # the music starts at the session's first bar line at or after the start (a start
+            # request keeps the session's phase, so it is usually a count-in to the next bar)
+            started = max(session.timeForIsPlaying(), link_now - 60_000_000)
+            first = session.beatAtTime(started, self.quantum) / self.quantum
+            self._origin_beat = math.ceil(first - BAR_TOLERANCE) * self.quantum
+        beat = session.beatAtTime(link_now, self.quantum) - self._origin_beat
         position, rate = beat * 60.0 / music, tempo / music
         self.tempo_bpm = tempo
-        mode = PLAYING if session.isPlaying() else STOPPED
-        state = self._state
+        mode = PLAYING if playing else STOPPED
         if mode != state.mode:
             self._update(mode=mode, position=position, rate=rate, now=now, discontinuity=True)
         elif mode == PLAYING:
