@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 import itertools
 import json
+import math
 import os
 import socket
 import statistics
@@ -147,7 +148,8 @@ def main() -> int:
     result = {
         "bpm": args.bpm, "seconds": args.seconds, "jack_period": 64,
         "daemon": jitter(stamps, interval),
-        "daemon_clocks_per_beat": len(stamps) / (played * args.bpm / 60.0),
+        # pulses due from Start (pulse 0) to Stop: one per 1/24 beat, the first at the start
+        "daemon_clocks_expected": math.floor(played * args.bpm / 60.0 * 24) + 1,
         "baseline": jitter([t for t, _m in baseline_arrivals], interval),
         "load_average": os.getloadavg(),
     }
