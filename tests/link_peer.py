@@ -1,7 +1,8 @@
 """A second, real Ableton Link peer for tests/test_link.py: its own process on the same binding.
 
 Reads commands on stdin, one per line: ``tempo BPM``, ``play``, ``stop``, ``quit``; answers each
-with ``done``. Prints ``peers N`` once it has found N other peers, and ``ready`` at the start.
+with ``done`` (``tempo?`` with ``tempo BPM``, the session's tempo as this peer sees it). Prints
+``peers N`` once it has found N other peers, and ``ready`` at the start.
 """
 
 from __future__ import annotations
@@ -43,6 +44,9 @@ def main() -> None:
             continue
         state = session.captureAppSessionState()
         now = session.clock().micros()
+        if words == ["tempo?"]:
+            say(f"tempo {state.tempo():.3f}")
+            continue
         if words[0] == "tempo":
             state.setTempo(float(words[1]), now)
         elif words[0] == "play":

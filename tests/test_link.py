@@ -59,6 +59,17 @@ class Peer:
         self.expect("done")
         return time.monotonic()
 
+    def tempo(self) -> float:
+        """The session's tempo as the peer sees it."""
+        self.process.stdin.write("tempo?\n")
+        self.process.stdin.flush()
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline:
+            line = self.lines.get(timeout=5)
+            if line.startswith("tempo "):
+                return float(line.split()[1])
+        raise AssertionError("the Link peer did not tell its tempo")
+
     def leave(self) -> None:
         if self.process.poll() is None:
             self.process.stdin.write("quit\n")
@@ -264,3 +275,37 @@ def test_jack_recorded_bar_line_notes_fall_on_the_sessions_bar_lines(jack, peer)
     print(f"JACK-recorded bar-line note-ons: median {median:.2f} ms, max {max(errors_ms):.2f} ms "
           f"from the session's bar lines ({len(bars)} bars at 97 bpm)")
     assert median < 5.0
+
+
+def test_a_tempo_fitted_to_the_video_is_proposed_to_the_session(peer, tmp_path):
+    """/v2m/tempo auto while following Link: the opened video's fitted tempo becomes the
+    session's, as the peer sees it."""
+    from live_helpers import TINY_AMT, VIDEOS
+    from shared_data import skip_reason
+
+    from v2m_bridge.daemon.backend import ModelBackend
+    from v2m_bridge.model.loading import load_chord_model
+
+    if not TINY_AMT.is_file():
+        pytest.skip(skip_reason(TINY_AMT))
+    daemon = Daemon(DaemonConfig(port=0, link=True, discovery=False, output_dir=str(tmp_path)),
+                    ModelBackend(load_chord_model(TINY_AMT)), sink=MemorySink())
+    daemon.start()
+    client = OscClient(daemon.server.address)
+    try:
+        peer.expect("peers 1")
+        peer.send("tempo 97")
+        client.send("/v2m/tempo", "auto")
+        client.wait_for("/v2m/ok")
+        client.send("/v2m/video/open", str(VIDEOS / "flower.mp4"))
+        client.wait_for("/v2m/ready", timeout=60)
+        fitted = daemon.session.composition.tempo_bpm
+        assert fitted != pytest.approx(97.0)  # the session's tempo must move to it
+        deadline = time.monotonic() + 2
+        while status_bpm(client) != pytest.approx(fitted) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert status_bpm(client) == pytest.approx(fitted)
+        assert peer.tempo() == pytest.approx(fitted)
+    finally:
+        client.close()
+        daemon.close()

@@ -71,6 +71,7 @@ class Daemon:
                                reply_port=config.reply_port, output=output)
         self.mtc_input: MidiInput | None = None
         self.discovery: Discovery | None = None
+        self._led_with = None  # the composition whose fitted tempo was proposed to Link
         clocks = self.session.clocks
         if link_available():
             clocks.link_factory = lambda: LinkClock(self.music_bpm)
@@ -161,7 +162,18 @@ class Daemon:
         link_clock = self.session.clocks.link_clock
         if link_clock is not None and link_clock.enabled:
             link_clock.poll()
+            self._lead_with_a_fitted_tempo(link_clock)
         self.session.tick()
+
+    def _lead_with_a_fitted_tempo(self, link_clock: LinkClock) -> None:
+        """Music whose tempo was fitted to the video (``/v2m/tempo auto``) proposes that tempo
+        to the Link session once, so the session plays the music at its own pace."""
+        composition = self.session.composition
+        if composition is None or composition is self._led_with:
+            return
+        self._led_with = composition
+        if self.session.settings.options.tempo_auto:
+            link_clock.propose_tempo(float(composition.tempo_bpm))
 
     def _open_discovery(self) -> Discovery:
         """OSCQuery on TCP at the OSC port's number (any free port if that one is taken)."""
