@@ -1676,6 +1676,38 @@
 					"patching_rect": [1270.0, 620.0, 260.0, 20.0],
 					"text": "/v2m/panic ends every sounding note"
 				}
+			},
+			{
+				"box": {
+					"id": "obj-156",
+					"maxclass": "message",
+					"numinlets": 2,
+					"numoutlets": 1,
+					"outlettype": [""],
+					"patching_rect": [1270.0, 700.0, 170.0, 22.0],
+					"text": "/v2m/transport/follow link"
+				}
+			},
+			{
+				"box": {
+					"id": "obj-157",
+					"maxclass": "message",
+					"numinlets": 2,
+					"numoutlets": 1,
+					"outlettype": [""],
+					"patching_rect": [1450.0, 700.0, 150.0, 22.0],
+					"text": "/v2m/transport/follow 1"
+				}
+			},
+			{
+				"box": {
+					"id": "obj-158",
+					"maxclass": "comment",
+					"numinlets": 1,
+					"numoutlets": 0,
+					"patching_rect": [1270.0, 730.0, 470.0, 48.0],
+					"text": "Playing with others: 'follow link' joins the Ableton Link session (its tempo, bar lines and start/stop drive the music; /v2m/tempo then sets the session's tempo); 'follow 1' comes back to this patch's transport. Drum machines: start the daemon with --clock-out virtual for MIDI clock."
+				}
 			}
 		],
 		"lines": [
@@ -1809,7 +1841,9 @@
 			{"patchline": {"source": ["obj-151", 0], "destination": ["obj-150", 0]}},
 			{"patchline": {"source": ["obj-152", 0], "destination": ["obj-150", 0]}},
 			{"patchline": {"source": ["obj-153", 0], "destination": ["obj-150", 0]}},
-			{"patchline": {"source": ["obj-154", 0], "destination": ["obj-150", 0]}}
+			{"patchline": {"source": ["obj-154", 0], "destination": ["obj-150", 0]}},
+			{"patchline": {"source": ["obj-156", 0], "destination": ["obj-150", 0]}},
+			{"patchline": {"source": ["obj-157", 0], "destination": ["obj-150", 0]}}
 		],
 		"autosave": 0
 	}

@@ -155,6 +155,19 @@ def _music21() -> Check:
                  fix, required=False)
 
 
+def _live_extra(module: str, distribution: str, purpose: str) -> Check:
+    """A package of the ``live`` extra (playing live with others): looked up, not imported."""
+    name = f"{distribution} (live extra)"
+    fix = "pip install 'v2m-bridge[live]'"
+    if importlib.util.find_spec(module) is None:
+        return Check(name, False, f"not installed: {purpose} is off", fix, required=False)
+    try:
+        version = importlib.metadata.version(distribution)
+    except importlib.metadata.PackageNotFoundError:
+        version = "version unknown"
+    return Check(name, True, f"{version}: {purpose}", fix, required=False)
+
+
 def run_checks() -> list[Check]:
     checks = [_demo_clip(), _model(), _clip_weights(), _torch()]
     checks.append(_tool("fluidsynth", "needed for audio: demo, render --audio/--video",
@@ -166,6 +179,8 @@ def run_checks() -> list[Check]:
     checks.extend(_midi())
     checks.append(_music21())
     checks.append(_ray())
+    checks.append(_live_extra("zeroconf", "zeroconf", "OSCQuery advertised over mDNS"))
+    checks.append(_live_extra("link", "LinkPython-extern", "Ableton Link (serve --link)"))
     return checks
 
 

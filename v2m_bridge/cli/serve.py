@@ -42,6 +42,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                        "/v2m/render files and tests on a machine without ALSA or JACK)")
     serve.add_argument("--mtc-in", metavar="PORT", help="chase MIDI Time Code from this input "
                        "port ('virtual' creates v2m_bridge_in:mtc_in)")
+    serve.add_argument("--clock-out", metavar="PORT", help="send MIDI clock (24 per quarter "
+                       "note, Start/Stop/Continue, Song Position) following the transport to this "
+                       "destination port ('virtual' creates v2m_bridge_clock:clock_out)")
+    serve.add_argument("--link", action="store_true", help="join the Ableton Link session and "
+                       "follow its tempo, bar phase and start/stop (needs the [live] extra; "
+                       "/v2m/transport/follow link does the same later)")
+    serve.add_argument("--no-discovery", dest="discovery", action="store_false",
+                       help="do not serve the OSCQuery description of the OSC addresses (HTTP "
+                       "on the OSC port's number over TCP) nor advertise it over mDNS")
     serve.add_argument("--device", help="torch device: cpu, cuda or mps (default: best available)")
     serve.add_argument("--checkpoint", help="AMT checkpoint (default: the shipped starter model)")
     serve.add_argument("--clip-weights", help="CLIP ViT-L/14@336px weights (default: "
@@ -72,7 +81,9 @@ def run_serve(args: argparse.Namespace) -> int:
     started = time.perf_counter()
     config = DaemonConfig(host=args.host, port=args.port, reply_port=args.reply_port,
                           midi_backend=args.midi_backend, mtc_in=args.mtc_in,
-                          output_dir=args.output_dir, token=args.token)
+                          output_dir=args.output_dir, token=args.token,
+                          discovery=args.discovery, clock_out=args.clock_out,
+                          link=args.link)
     check_bind(config.host, config.token)  # fail fast, before the MIDI port and the model
     sink = open_sink(config.midi_backend, config.client_name)  # fail fast, before the model
     try:
@@ -90,9 +101,15 @@ def run_serve(args: argparse.Namespace) -> int:
     daemon.start()
     host, port = daemon.server.address
     mtc = f", MTC in {daemon.mtc_input.name}" if daemon.mtc_input else ""
+    if daemon.session.clocks.following_link:
+        mtc += ", following Ableton Link"
+    if daemon.scheduler.clock_out is not None:
+        mtc += f", MIDI clock out {daemon.scheduler.clock_out.sink.name}"
     log.info("MIDI out: %s%s", daemon.sink.name, mtc)
+    query = (f", OSCQuery on http://{daemon.discovery.host}:{daemon.discovery.port}/"
+             if daemon.discovery else "")
     print(f"v2m-bridge ready in {time.perf_counter() - started:.2f} s: OSC on {host}:{port}, "
-          f"MIDI out {daemon.sink.name}{mtc}", flush=True)
+          f"MIDI out {daemon.sink.name}{mtc}{query}", flush=True)
     try:
         while not stop.wait(0.5):
             pass

@@ -1,5 +1,6 @@
 """Which clock drives the scheduler: the daemon's own (``/v2m/transport/*``), Reaper's feedback,
-or MIDI Time Code. Live mode takes the scheduler over with its own clock while it runs."""
+MIDI Time Code, or an Ableton Link session. Live mode takes the scheduler over with its own clock
+while it runs."""
 
 from __future__ import annotations
 
@@ -7,9 +8,11 @@ import logging
 from collections.abc import Callable
 
 from v2m_bridge.config import MAX_PLAY_RATE, MAX_POSITION_S
+from v2m_bridge.daemon.link_clock import LinkClock
 from v2m_bridge.daemon.scheduler import Scheduler
 from v2m_bridge.daemon.server import OscRequestError, OscStateError, Request
 from v2m_bridge.daemon.transport import MtcClock, OwnClock, ReaperClock
+from v2m_bridge.errors import V2MError
 
 log = logging.getLogger(__name__)
 
@@ -50,6 +53,9 @@ class ClockControl:
         self.reaper_clock = reaper_clock
         self.mtc_clock = mtc_clock
         self.follow_reaper = True
+        # Ableton Link: made on first use (serve --link or /v2m/transport/follow link)
+        self.link_factory: Callable[[], LinkClock] | None = None
+        self.link_clock: LinkClock | None = None
         self._live_active = live_active
         self._has_composition = has_composition
 
@@ -58,36 +64,76 @@ class ClockControl:
             raise OscStateError("a live session is running; send /v2m/live/stop first")
 
     def hand_back(self) -> None:
-        """After live mode: the own clock drives the scheduler again."""
+        """After live mode: the own clock (or the Link session followed) drives the scheduler
+        again."""
         self.scheduler.chase = True
-        self.scheduler.set_clock(self.own_clock)
+        self.scheduler.set_clock(self.link_clock if self.link_clock is not None
+                                 and self.link_clock.enabled else self.own_clock)
 
     # --- /v2m/transport/* ----------------------------------------------------------------------
+
+    @property
+    def following_link(self) -> bool:
+        return self.link_clock is not None and self.scheduler.clock is self.link_clock
 
     def on_play(self, request: Request) -> None:
         position = check_position(float(request.args[0]))
         rate = float(request.args[1]) if len(request.args) > 1 else 1.0
         if not 0.0 < rate <= MAX_PLAY_RATE:
             raise OscRequestError(f"play rate must be in (0, {MAX_PLAY_RATE:g}], got {rate:g}")
+        if self.following_link:  # the session's beats give the position; start the session
+            self.refuse_while_live()
+            self.link_clock.play(now=request.received)
+            return
         self._own_transport().play(position, rate, now=request.received)
 
     def on_stop(self, request: Request) -> None:
+        if self.following_link:
+            self.refuse_while_live()
+            self.link_clock.stop(now=request.received)
+            return
         self._own_transport().stop(now=request.received)
 
     def on_seek(self, request: Request) -> None:
         position = check_position(float(request.args[0]))
+        if self.following_link:
+            raise OscStateError("following Ableton Link: the position comes from the session's "
+                                "beats; send /v2m/transport/follow 0 to use the own transport")
         self._own_transport().seek(position, now=request.received)
 
     def on_follow(self, request: Request) -> None:
         self.refuse_while_live()
         value = request.args[0]
+        if value == "link":
+            self.follow_link()
+            return
         if value not in (0, 1):
-            raise OscRequestError(f"/v2m/transport/follow expects 1 (follow Reaper) or 0, got "
-                                  f"{value}")
+            raise OscRequestError(f"/v2m/transport/follow expects 1 (follow Reaper), 0 or link, "
+                                  f"got {value}")
         self.follow_reaper = bool(value)
-        if not self.follow_reaper and self.scheduler.clock is self.reaper_clock:
+        if self.link_clock is not None:
+            self.link_clock.disable()  # leave the session
+        if self.following_link or (not self.follow_reaper
+                                   and self.scheduler.clock is self.reaper_clock):
             self.own_clock.stop()
             self.scheduler.set_clock(self.own_clock)  # ends every sounding note
+
+    def follow_link(self) -> LinkClock:
+        """Join the Link session (once) and follow it; Reaper's feedback is ignored meanwhile."""
+        if self.link_clock is None:
+            if self.link_factory is None:
+                raise OscStateError("Ableton Link is not available: pip install "
+                                    "\"v2m-bridge[live]\" (LinkPython-extern)")
+            try:
+                self.link_clock = self.link_factory()
+            except V2MError as err:
+                raise OscStateError(str(err)) from None
+        self.link_clock.enable()
+        self.follow_reaper = False
+        if self.scheduler.clock is not self.link_clock:
+            log.info("following the Ableton Link session")
+            self.scheduler.set_clock(self.link_clock)
+        return self.link_clock
 
     def _own_transport(self) -> OwnClock:
         self.refuse_while_live()

@@ -319,9 +319,16 @@ def find_port(ports: Sequence[str], wanted: str) -> int | None:
 
 def jack_output_ports(inputs: bool = False) -> list[str] | None:
     """The MIDI output ports (``inputs``: the input ports) of the running JACK server, or None
-    when no server answers. Connecting a short-lived client is the only check rtmidi offers: a
-    client of a dead (or restarted) server keeps stale port lists and sends into the void."""
+    when no server answers. Connecting a short-lived client is the only check there is: a client
+    of a dead (or restarted) server keeps stale port lists and sends into the void.
+
+    The probe goes through ctypes into the libjack rtmidi itself loaded, so the interpreter lock
+    is released while the client connects (40-90 ms here): through rtmidi the lock is held, and
+    the scheduler thread (notes, MIDI clock) stalls that long every probe."""
     rtmidi = load_rtmidi()
+    libjack = _rtmidi_libjack()
+    if libjack is not None:
+        return _probe_with_ctypes(libjack, inputs)
     kind = rtmidi.MidiOut if inputs else rtmidi.MidiIn  # a MidiIn lists the outputs, and back
     try:
         probe = kind(rtmidi.API_UNIX_JACK, name="v2m_bridge_alive")
@@ -333,6 +340,59 @@ def jack_output_ports(inputs: bool = False) -> list[str] | None:
         return None
     finally:
         probe.delete()
+
+
+_LIBJACK: list = []  # [the ctypes library, or None when there is none to use]
+JACK_NO_START_SERVER = 0x01
+JACK_PORT_IS_INPUT, JACK_PORT_IS_OUTPUT = 0x1, 0x2
+JACK_MIDI_TYPE = b"8 bit raw midi"
+
+
+def _rtmidi_libjack() -> ctypes.CDLL | None:
+    """The libjack already mapped into this process (rtmidi's own, bundled in its wheel), so
+    the probe talks through the very library rtmidi uses; None where there is none (not Linux,
+    or rtmidi without JACK)."""
+    if _LIBJACK:
+        return _LIBJACK[0]
+    library = None
+    with contextlib.suppress(OSError, AttributeError):
+        with open("/proc/self/maps", encoding="utf-8", errors="replace") as maps:
+            paths = [line.split()[-1] for line in maps if "/libjack" in line]
+        path = next((p for p in paths if ".so" in p and "libjacknet" not in p
+                     and "libjackserver" not in p), None)
+        if path is not None:
+            library = ctypes.CDLL(path)
+            library.jack_client_open.restype = ctypes.c_void_p
+            library.jack_get_ports.restype = ctypes.c_void_p
+            library.jack_get_ports.argtypes = [ctypes.c_void_p, ctypes.c_char_p,
+                                               ctypes.c_char_p, ctypes.c_ulong]
+            library.jack_free.argtypes = [ctypes.c_void_p]
+            library.jack_client_close.argtypes = [ctypes.c_void_p]
+    _LIBJACK.append(library)
+    return library
+
+
+def _probe_with_ctypes(libjack: ctypes.CDLL, inputs: bool) -> list[str] | None:
+    status = ctypes.c_int(0)
+    client = libjack.jack_client_open(b"v2m_bridge_alive", ctypes.c_int(JACK_NO_START_SERVER),
+                                      ctypes.byref(status))
+    if not client:
+        return None
+    try:
+        flags = JACK_PORT_IS_INPUT if inputs else JACK_PORT_IS_OUTPUT
+        listed = libjack.jack_get_ports(client, None, JACK_MIDI_TYPE, flags)
+        if not listed:
+            return []
+        try:
+            names = ctypes.cast(listed, ctypes.POINTER(ctypes.c_char_p))
+            ports = []
+            while names[len(ports)] is not None:
+                ports.append(names[len(ports)].decode("utf-8", "replace"))
+            return ports
+        finally:
+            libjack.jack_free(listed)
+    finally:
+        libjack.jack_client_close(client)
 
 
 def jack_server_running() -> bool:

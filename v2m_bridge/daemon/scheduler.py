@@ -21,6 +21,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 
+from v2m_bridge.daemon.clock_out import ClockOut
 from v2m_bridge.daemon.midi_out import MidiSink, all_notes_off, note_off, note_on
 from v2m_bridge.daemon.transport import TransportClock, TransportState
 from v2m_bridge.music.events import NoteEvent
@@ -80,11 +81,15 @@ class Scheduler:
     ``timeline_offset`` is where media time 0 sits on the project timeline. Notes are chased, as
     a DAW does: when playback starts, seeks or wraps into the middle of a note, that note is
     struck at once and ends where it would have ended (``chase=False``: it stays silent).
+    ``clock_out`` (``serve --clock-out``) sends MIDI clock for the same transport, from this
+    thread.
     """
 
     def __init__(self, sink: MidiSink, clock: TransportClock, *, max_sleep_s: float = 0.02,
-                 chase: bool = True, monotonic: Callable[[], float] = time.monotonic) -> None:
+                 chase: bool = True, monotonic: Callable[[], float] = time.monotonic,
+                 clock_out: ClockOut | None = None) -> None:
         self._sink = sink
+        self.clock_out = clock_out
         self.chase = chase
         self._clock = clock
         self.max_sleep_s = max_sleep_s
@@ -121,6 +126,8 @@ class Scheduler:
         if self._thread is not None:
             self._thread.join(timeout=2.0)
         self._sink.close()
+        if self.clock_out is not None:
+            self.clock_out.close()
 
     def set_events(self, events: Iterable[NoteEvent], timeline_offset: float = 0.0) -> None:
         """Replace what plays (a new video or a regenerated range); sounding notes end first."""
@@ -229,6 +236,8 @@ class Scheduler:
         """On a new transport epoch (play, stop, seek, wrap): end notes, re-seek the cursor."""
         if state.epoch != self._epoch:
             self._epoch = state.epoch
+            if self.clock_out is not None:
+                self.clock_out.follow(state)
             self._end_all_notes()
             # from where the epoch began, so a note exactly at the play/seek position is not
             # missed (even if slew updates have moved the anchor since)
@@ -272,6 +281,12 @@ class Scheduler:
         """Send what is due; return how long to wait before the next look (0: look again now)."""
         state = self._clock.snapshot()
         self._follow_epoch(state)
+        wait = self._step_notes(state)
+        if self.clock_out is not None:
+            wait = min(wait, self.clock_out.step(state, self.monotonic()))
+        return wait
+
+    def _step_notes(self, state: TransportState) -> float:
         if not state.playing or not self._port_ok or not self._times:
             return self.max_sleep_s
         now = self.monotonic()

@@ -167,8 +167,11 @@ REQUESTS: tuple[Message, ...] = (
     Message("/v2m/transport/stop", (), help="stop", reply_text="`/v2m/ok`"),
     Message("/v2m/transport/seek", (_f("pos"),), help="seek to pos", reply_text="`/v2m/ok`"),
     Message("/v2m/transport/follow", (Arg("i", "on"),),
-            help="1: follow Reaper's transport (default), 0: ignore it",
-            reply_text="`/v2m/ok` (1: follow Reaper's feedback, 0: ignore it)"),
+            help="1: follow Reaper's transport (default), 0: ignore it, link: follow the "
+            "Ableton Link session",
+            reply_text="`/v2m/ok` (1: follow Reaper's feedback, 0: ignore it; `link` instead of "
+            "a number: join and follow the Ableton Link session)",
+            fixed_signatures=("i", "s")),
     Message("/v2m/live/start", (_f("latency_s", True), _f("timeout_s", True)),
             help="start a live session [latency_s [timeout_s]]",
             reply_text="`/v2m/ok` (defaults 0.1 s and 1 s); an error if a session runs"),
