@@ -103,6 +103,17 @@ class LinkClock(TransportClock):
         session = self._link.captureAppSessionState()
         return session.beatAtTime(self._link_micros(mono), self.quantum)
 
+    def bar_lines(self, mono: float, quantum: float) -> tuple[float, float]:
+        """Monotonic times of the session's first bar line (phase 0 at ``quantum`` beats a
+        bar) at or after ``mono``, and of the bar line after it."""
+        session = self._link.captureAppSessionState()
+        now_mono, now_micros = self.monotonic(), self._link.clock().micros()
+        at = int(now_micros + (mono - now_mono) * 1e6)
+        beat, phase = session.beatAtTime(at, quantum), session.phaseAtTime(at, quantum)
+        bar = beat - phase + (quantum if phase > 1e-9 else 0.0)
+        first, second = (session.timeAtBeat(b, quantum) for b in (bar, bar + quantum))
+        return (now_mono + (first - now_micros) / 1e6, now_mono + (second - now_micros) / 1e6)
+
     # --- the transport ------------------------------------------------------------------------
 
     def _before_snapshot(self, now: float) -> None:

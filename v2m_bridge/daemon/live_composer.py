@@ -68,6 +68,7 @@ class LiveUpdate:
     start: float
     events: list[NoteEvent]
     chords: list[tuple[float, str]]  # (media start, name in the key) of chord spans from start
+    spans: tuple[float, ...] = ()  # media starts of every chord span of the window (bar lines)
 
 
 @dataclass(frozen=True)
@@ -217,4 +218,5 @@ class LiveComposer:
                   for e in composition.events if e.end + window_start > start]
         chords = [(span.start + window_start, composition.chord_name(span))
                   for span in composition.chord_spans if span.end + window_start > start]
-        return LiveUpdate(start, events, chords)
+        spans = tuple(span.start + window_start for span in composition.chord_spans)
+        return LiveUpdate(start, events, chords, spans)

@@ -7,6 +7,8 @@ completed second, the arrangement, and the hand-over of the new notes to the sch
 (``/v2m/live/image``, seconds per image on a CPU) runs on a thread of its own so it never holds
 up the music. Notes play at media time + ``latency`` on the :class:`LiveClock`, which follows the
 frames' media time; when frames stop for ``timeout`` seconds the clock stops and every note ends.
+While the daemon follows an Ableton Link session, each chord change waits for the session's next
+bar line (:mod:`~v2m_bridge.daemon.live_bars`).
 """
 
 from __future__ import annotations
@@ -25,6 +27,8 @@ import torch
 from v2m_bridge.config import DEFAULT_LIVE_LATENCY_S, DEFAULT_LIVE_TIMEOUT_S
 from v2m_bridge.daemon.clients import Clients
 from v2m_bridge.daemon.clock_control import check_position
+from v2m_bridge.daemon.link_clock import LinkClock
+from v2m_bridge.daemon.live_bars import BarGrid, align_update, keep_or_replace, measure_grid
 from v2m_bridge.daemon.live_composer import LiveComposer, LiveUpdate, warm_up
 from v2m_bridge.daemon.live_frames import FoldResult, SecondFeatures, SecondFolder, parse_frame
 from v2m_bridge.daemon.scheduler import Scheduler
@@ -59,6 +63,8 @@ class LiveContext:
     settings: Callable[[], Settings]  # the current settings, read at the first frame
     busy: Callable[[], str | None]  # what offline model work runs, if any
     hand_back: Callable[[], None]  # after a session: the transport and offline music return
+    # the Ableton Link session the daemon follows, if any: chord changes wait for its bar lines
+    link_clock: Callable[[], LinkClock | None] = lambda: None
 
 
 @dataclass
@@ -78,6 +84,7 @@ class LiveRun:
     sender: tuple[str, int] | None = None  # of the latest frame: told when frames stop
     last_frame_time: float | None = None  # media time of the latest frame in order
     submitted: int = 0  # jobs submitted so far (OSC thread): newer work skips a prepare
+    bar_grid: BarGrid | None = None  # the Link session's bar lines in media time (live_bars)
 
 
 @dataclass(frozen=True)
@@ -321,17 +328,29 @@ class LiveMode:
             updates.append(run.composer.cut(job.cut_at, job.partial))
         with self._lock:
             if self._current(run, job):
-                self._hand_over(updates)
+                self._hand_over(run, updates)
                 if updates:
                     self.update_latencies.append(time.monotonic() - job.received)
 
     def _current(self, run: LiveRun, job: ComposeJob) -> bool:
         return self.run is run and run.epoch == job.epoch
 
-    def _hand_over(self, updates: list[LiveUpdate]) -> None:
+    def _hand_over(self, run: LiveRun, updates: list[LiveUpdate]) -> None:
         scheduler = self.context.scheduler
+        link = self.context.link_clock()
         for update in updates:
+            if link is not None and run.composer is not None:
+                update = self._on_bar_lines(run, link, update)
             start = scheduler.replace_from(update.events, update.start)
             for chord_start, name in update.chords:
                 if chord_start >= start - 1e-6:
                     self.context.clients.broadcast("/v2m/chord", name, float(chord_start))
+
+    def _on_bar_lines(self, run: LiveRun, link: LinkClock, update: LiveUpdate) -> LiveUpdate:
+        """``update`` with its chord changes on the Link session's bar lines (lock held)."""
+        assert run.composer is not None
+        now = time.monotonic()
+        fresh = measure_grid(link, self.clock.snapshot(), run.latency,
+                             float(run.composer.arrange_options.beats_per_bar), now)
+        run.bar_grid = keep_or_replace(run.bar_grid, fresh)
+        return update if run.bar_grid is None else align_update(update, run.bar_grid)

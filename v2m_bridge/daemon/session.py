@@ -22,6 +22,7 @@ from v2m_bridge.daemon.backend import ModelBackend, ProgressCallback
 from v2m_bridge.daemon.clients import Clients
 from v2m_bridge.daemon.clock_control import ClockControl, check_position
 from v2m_bridge.daemon.library import MAX_TOP, LibraryMatcher, listing
+from v2m_bridge.daemon.link_clock import LinkClock
 from v2m_bridge.daemon.live_mode import LiveContext, LiveMode
 from v2m_bridge.daemon.routes import build_routes
 from v2m_bridge.daemon.scheduler import Scheduler
@@ -73,7 +74,8 @@ class Session:
             scheduler=scheduler, clients=self.clients, worker=self.worker,
             amt=lambda: backend.chord_model.amt, encode_image=lambda p: backend.encode_image(p),
             settings=lambda: self.settings, busy=lambda: self.busy,
-            hand_back=self._play_offline), live_clock or LiveClock(monotonic))
+            hand_back=self._play_offline, link_clock=self._followed_link),
+            live_clock or LiveClock(monotonic))
 
     @property
     def composition(self) -> Composition | None:
@@ -309,6 +311,11 @@ class Session:
         self.clients.reply(request, protocol.RENDER_DONE, str(path))
 
     # --- model work ----------------------------------------------------------------------------
+
+    def _followed_link(self) -> LinkClock | None:
+        """The Ableton Link session the daemon follows (live mode puts chords on its bars)."""
+        link_clock = self.clocks.link_clock
+        return link_clock if link_clock is not None and link_clock.enabled else None
 
     def _play_offline(self) -> None:
         """After live mode: the own clock and the opened composition (if any) again."""
