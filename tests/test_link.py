@@ -1,6 +1,7 @@
 """Ableton Link, with a second real Link peer in another process (tests/link_peer.py, the same
 binding): the daemon follows the session's tempo, start/stop and bar phase, leads with
-/v2m/tempo, and keeps its tempo when the peer leaves."""
+/v2m/tempo, keeps its tempo when the peer leaves, and in live mode changes chords on the
+session's bar lines."""
 
 from __future__ import annotations
 
@@ -274,6 +275,86 @@ def test_jack_recorded_bar_line_notes_fall_on_the_sessions_bar_lines(jack, peer)
     median = statistics.median(errors_ms)
     print(f"JACK-recorded bar-line note-ons: median {median:.2f} ms, max {max(errors_ms):.2f} ms "
           f"from the session's bar lines ({len(bars)} bars at 97 bpm)")
+    assert median < 5.0
+
+
+def synthetic_frames(seconds: float, fps: float = 10.0) -> list[list[float]]:
+    """Frames whose colour and motion change every second (seeded), so the chords change."""
+    import numpy as np
+
+    values = np.random.default_rng(24).uniform(0.05, 0.95, size=(int(seconds) + 1, 5))
+    return [[t, *values[int(t)], 0.0] for t in (i / fps for i in range(int(seconds * fps)))]
+
+
+@pytest.mark.slow
+def test_live_chord_changes_land_on_the_sessions_bar_lines_on_jack(jack, peer, tmp_path):
+    """Live mode while following a session the peer sets to 97 bpm: the note-ons of each chord
+    change, recorded on a JACK input, fall within 5 ms of the session's bar lines (not on the
+    media seconds the chords were chosen for), and nothing hangs."""
+    import uuid
+
+    from live_helpers import TINY_AMT
+    from shared_data import skip_reason
+    from test_live_jack import Recorder, sounding
+
+    from v2m_bridge.daemon.backend import ModelBackend
+    from v2m_bridge.daemon.midi_out import RtMidiSink
+    from v2m_bridge.model.loading import load_chord_model
+
+    if not TINY_AMT.is_file():
+        pytest.skip(skip_reason(TINY_AMT))
+    name = f"v2m_livelink_{uuid.uuid4().hex[:6]}"
+    daemon = Daemon(DaemonConfig(port=0, link=True, discovery=False, output_dir=str(tmp_path)),
+                    ModelBackend(load_chord_model(TINY_AMT)), sink=RtMidiSink("jack", None, name))
+    daemon.start()
+    recorder = Recorder(f"{name}:midi_out", name=f"probe_{uuid.uuid4().hex[:6]}")
+    client = OscClient(daemon.server.address)
+    link_clock = daemon.session.clocks.link_clock
+    latency = 0.3
+    try:
+        peer.expect("peers 1")
+        peer.send("tempo 97")
+        deadline = time.monotonic() + 3
+        while link_clock.session_tempo() != pytest.approx(97.0) and time.monotonic() < deadline:
+            time.sleep(0.02)
+        client.send("/v2m/hello", "test", client.port)
+        client.wait_for("/v2m/status")
+        client.send("/v2m/live/start", latency, 1.0)
+        client.wait_for("/v2m/ok", skip=("/v2m/status",))
+        base = time.monotonic() + 0.2
+        for args in synthetic_frames(14.0):
+            time.sleep(max(base + args[0] - time.monotonic(), 0))
+            client.send("/v2m/live/frame", *args)
+        time.sleep(latency + 0.1)
+        client.send("/v2m/live/stop")
+        announced = []
+        while (reply := client.receive(2.0)) is not None and reply[0] != "/v2m/ok":
+            if reply[0] == "/v2m/chord":
+                announced.append(reply[1][1])
+        assert reply == ("/v2m/ok", ("/v2m/live/stop",))
+        time.sleep(0.2)
+        assert daemon.scheduler.sounding_notes() == []
+        assert sounding(recorder.messages) == set()
+        # the session kept 97 bpm throughout: its timeline maps any past time to a beat
+        ons = [t for t, _m in recorder.note_ons()]
+        changes = []
+        for media in announced:  # the first note-on of each announced change, if it played
+            due = base + media + latency
+            near = [t for t in ons if abs(t - due) < 0.03]
+            if near:
+                changes.append(link_clock.beat_at(min(near)))
+    finally:
+        client.close()
+        recorder.close()
+        daemon.close()
+    print("chord changes at media", [round(m, 3) for m in announced])
+    print("their note-ons at session beats", [round(b, 3) for b in changes])
+    assert len(changes) >= 3 and len(changes) >= 0.75 * len(announced)
+    errors_ms = [abs(beat - round(beat / 4) * 4) * 60.0 / 97.0 * 1000 for beat in changes]
+    median = statistics.median(errors_ms)
+    print(f"JACK-recorded chord-change note-ons in live mode: median {median:.2f} ms, max "
+          f"{max(errors_ms):.2f} ms from the session's bar lines ({len(changes)} changes at "
+          "97 bpm)")
     assert median < 5.0
 
 
