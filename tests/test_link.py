@@ -375,10 +375,12 @@ def test_a_tempo_fitted_to_the_video_is_proposed_to_the_session(peer, tmp_path):
     client = OscClient(daemon.server.address)
     try:
         peer.expect("peers 1")
-        peer.send("tempo 97")
+        committed = peer.send("tempo 97")  # settled before the open, so the race is ours
+        while status_bpm(client) != pytest.approx(97.0) and time.monotonic() - committed < 3:
+            time.sleep(0.02)
         client.send("/v2m/tempo", "auto")
         client.wait_for("/v2m/ok")
-        client.send("/v2m/video/open", str(VIDEOS / "flower.mp4"))
+        client.send("/v2m/video/open", str(VIDEOS / "montage_cc0_4shots.mp4"))  # 3 cuts
         client.wait_for("/v2m/ready", timeout=60)
         fitted = daemon.session.composition.tempo_bpm
         assert fitted != pytest.approx(97.0)  # the session's tempo must move to it

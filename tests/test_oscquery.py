@@ -107,12 +107,15 @@ def test_values_follow_the_settings_sent_over_osc(daemon):
         client.wait_for("/v2m/ok")
         client.send("/v2m/seed", 7)
         client.wait_for("/v2m/ok")
+        assert json.loads(get(daemon, "/v2m/tempo?VALUE")[1]) == {"VALUE": ["auto"]}  # default
+        client.send("/v2m/tempo", 96)  # an int, as Max sends it
+        client.wait_for("/v2m/ok")
     finally:
         client.close()
     assert json.loads(get(daemon, "/v2m/key?VALUE")[1]) == {"VALUE": ["D minor"]}
     assert json.loads(get(daemon, "/v2m/emotion?VALUE")[1]) == {"VALUE": ["tense"]}
     assert json.loads(get(daemon, "/v2m/seed?VALUE")[1]) == {"VALUE": [7]}
-    assert json.loads(get(daemon, "/v2m/tempo?VALUE")[1]) == {"VALUE": ["120"]}
+    assert json.loads(get(daemon, "/v2m/tempo?VALUE")[1]) == {"VALUE": ["96"]}
     assert json.loads(get(daemon, "/v2m/transport/follow")[1])["VALUE"] == [1]
 
 

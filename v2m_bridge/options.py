@@ -78,6 +78,17 @@ class TempoSetting:
         raise V2MError(f"tempo must be BPM, 'auto', 'auto map', 'auto LOW:HIGH' or "
                        f"'auto map LOW:HIGH', got {value!r}")
 
+    @property
+    def text(self) -> str:
+        """The setting as ``/v2m/tempo`` takes it: ``"96"``, ``"auto"``, ``"auto map 70:140"``
+        (the default reads ``"auto"``: fitted to the cuts)."""
+        if self.bpm is not None:
+            return f"{self.bpm:g}"
+        words = ["auto", *(["map"] if self.tempo_map else [])]
+        if self.tempo_range is not None:
+            words.append(f"{self.tempo_range.low:g}:{self.tempo_range.high:g}")
+        return " ".join(words)
+
     def render_fields(self) -> dict[str, object]:
         """The :class:`RenderOptions` fields of this setting."""
         return {"tempo_bpm": self.bpm, "tempo_map": self.tempo_map,

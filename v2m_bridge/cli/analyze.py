@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import logging
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -51,8 +50,6 @@ def _analyzer(args: argparse.Namespace) -> Callable[[Path], object]:
     from tqdm import tqdm
 
     from v2m_bridge.video import analyze_video
-
-    logging.getLogger("pyscenedetect").setLevel(logging.WARNING)
 
     def analyze(path: Path):
         with tqdm(total=100, desc=path.name, unit="%", leave=False, disable=None,

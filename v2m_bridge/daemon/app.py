@@ -172,7 +172,9 @@ class Daemon:
         if composition is None or composition is self._led_with:
             return
         self._led_with = composition
-        if self.session.settings.options.tempo_auto:
+        fit = composition.tempo_fit
+        fell_back = fit is not None and fit.reason is not None  # no cuts: nothing to lead with
+        if self.session.settings.options.tempo_auto and not fell_back:
             link_clock.propose_tempo(float(composition.tempo_bpm))
 
     def _open_discovery(self) -> Discovery:

@@ -24,7 +24,6 @@ import threading
 from collections.abc import Callable, Mapping, Sequence
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-from v2m_bridge.config import DEFAULT_TEMPO_BPM
 from v2m_bridge.daemon.state import Settings
 from v2m_bridge.errors import V2MError
 from v2m_bridge.osc import oscquery
@@ -116,8 +115,7 @@ def setting_values(settings: Settings, follow_reaper: bool) -> dict[str, list]:
     values: dict[str, list] = {
         "/v2m/key": [settings.key], "/v2m/primer": [settings.primer],
         "/v2m/emotion": [settings.emotion or ""],
-        "/v2m/tempo": [str(settings.tempo) if settings.tempo != "" else
-                       f"{DEFAULT_TEMPO_BPM:g}"],
+        "/v2m/tempo": [settings.tempo.text],
         "/v2m/rhythm": [settings.harmonic_rhythm],
         "/v2m/transport/follow": [int(follow_reaper)],
     }

@@ -29,6 +29,7 @@ from collections.abc import Callable
 
 from v2m_bridge.daemon.transport import PLAYING, STOPPED, TransportClock
 from v2m_bridge.errors import V2MError
+from v2m_bridge.music.tempo_map import TempoMap
 
 try:  # optional: the [live] extra
     import link as ableton_link
@@ -132,7 +133,7 @@ class LinkClock(TransportClock):
             first = session.beatAtTime(started, self.quantum) / self.quantum
             self._origin_beat = math.ceil(first - BAR_TOLERANCE) * self.quantum
         beat = session.beatAtTime(link_now, self.quantum) - self._origin_beat
-        position, rate = beat * 60.0 / music, tempo / music
+        position, rate = TempoMap.constant(music).time_at(beat), tempo / music
         self.tempo_bpm = tempo
         mode = PLAYING if playing else STOPPED
         if mode != state.mode:
