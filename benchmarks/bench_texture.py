@@ -46,10 +46,16 @@ def _shared() -> Path:
     sys.exit("shared/data not found beside the repository")
 
 
-def composition_figures(composition) -> dict[str, float]:
-    """The texture figures of a composition: all its notes, in beats of its tempo map."""
+def composition_figures(composition, with_hits: bool = False) -> dict[str, float]:
+    """The texture figures of a composition's piano parts (bass, chords, figuration: what a
+    POP909 PIANO track holds), in beats of its tempo map; the hits track (low hits and swells
+    on cuts, a percussive part) only with ``with_hits``."""
     tempo = composition.tempo_map
-    events = composition.events
+    try:
+        from v2m_bridge.music.events import HITS_CHANNEL
+    except ImportError:  # before issue 23 there is no hits track
+        HITS_CHANNEL = None
+    events = [e for e in composition.events if with_hits or e.channel != HITS_CHANNEL]
     starts = tempo.beats_at(np.array([e.start for e in events]))
     ends = tempo.beats_at(np.array([e.end for e in events]))
     notes = [BeatNote(float(s), float(t), e.pitch, e.velocity)
@@ -123,11 +129,12 @@ def main(argv: list[str] | None = None) -> int:
     model = load_chord_model(None, "cpu")
     videos = shared / "videos"
     features = {name: analyze_video(videos / name) for name in VIDEOS}
-    render_rows, hits, strong = [], 0, 0
+    render_rows, hits_rows, hits, strong = [], [], 0, 0
     for _name, feats in features.items():
         for seed in range(args.seeds):
             composition = compose_features(feats, _options(args.texture, seed), chord_model=model)
             render_rows.append(composition_figures(composition))
+            hits_rows.append(composition_figures(composition, with_hits=True))
             got, total = strong_cuts_hit(composition, feats.fps)
             hits, strong = hits + got, strong + total
 
@@ -135,7 +142,9 @@ def main(argv: list[str] | None = None) -> int:
           f"vs {len(render_rows)} renders ({len(VIDEOS)} videos x {args.seeds} seeds, texture "
           f"{args.texture or 'default'})")
     print(f"{'figure':<22}{'POP909 median (IQR)':>30}{'renders median (min..max)':>32}"
-          f"{'band':>16}  ok")
+          f"{'band':>16}  ok   with hits")
+    print("(renders: the piano parts, bass + chords + figuration, as POP909's PIANO tracks; "
+          "'with hits': the hits track too, median)")
     out: dict[str, dict] = {"real": {}, "renders": {}}
     for figure in FIGURE_NAMES:
         q1, med, q3 = _summary([row[figure] for row in real_rows])
@@ -150,8 +159,10 @@ def main(argv: list[str] | None = None) -> int:
         real_text = f"{_fmt(figure, med)} ({_fmt(figure, q1)}..{_fmt(figure, q3)})"
         render_text = (f"{_fmt(figure, r_med)} ({_fmt(figure, min(values))}.."
                        f"{_fmt(figure, max(values))})") if values else "-"
+        with_hits = [row[figure] for row in hits_rows if math.isfinite(row[figure])]
+        hits_text = _fmt(figure, statistics.median(with_hits)) if with_hits else "-"
         print(f"{figure:<22}{real_text:>30}{render_text:>32}{band:>16}  "
-              f"{ok if figure in BANDS else ''}")
+              f"{ok if figure in BANDS else '':<3}  {hits_text:>10}")
         out["real"][figure] = med
         out["renders"][figure] = r_med
     print(f"strong cuts (strength >= {STRONG_CUT}) with a hit within one frame: {hits} of {strong}")
