@@ -88,9 +88,11 @@ def test_frames_become_notes_on_time_with_cuts_and_nothing_hangs(daemon, client)
     assert reply == ("/v2m/ok", ("/v2m/live/stop",))
     assert_every_note_ended(daemon)
 
-    # chords are announced in order, starting with the first frame
+    # chords are announced in order, starting with the first frame, and the cut brings one
+    # (whether the bar line at 2 s changes too is the grid's choice: the seed is random)
     times = [t for _, t in chords]
-    assert times == sorted(times) and times[0] == 0.0 and len(chords) >= 3
+    assert times == sorted(times) and times[0] == 0.0 and len(chords) >= 2
+    assert any(abs(t - 2.25) < 0.01 for t in times)
     # the accompaniment (chords, figuration or bass: channels 1-3) is struck at each chord
     # change and on the cut (snapped to 2.25), + latency
     pad_times = sorted({round(t - base, 3) for t, m in note_ons(daemon.sink)
