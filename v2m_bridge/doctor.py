@@ -125,47 +125,21 @@ def _declares_extra(extra: str) -> bool:
         return False
 
 
-def _ray() -> Check:
-    """Ray is only for the ``cluster`` extra; it is looked up, not imported (slow)."""
-    fix = ("pip install -e '.[cluster]'" if _declares_extra("cluster") else
-           "pip install ray (this v2m-bridge declares no 'cluster' extra yet)")
-    if importlib.util.find_spec("ray") is None:
-        return Check("Ray (cluster extra)", False, "not installed (only the cluster extra "
-                     "uses it)", fix, required=False)
-    try:
-        version = importlib.metadata.version("ray")
-    except importlib.metadata.PackageNotFoundError:
-        version = "version unknown"
-    return Check("Ray (cluster extra)", True, f"ray {version}", fix, required=False)
-
-
-def _music21() -> Check:
-    """music21 is only for ``render --musicxml`` (the ``notation`` extra); looked up, not
-    imported (slow)."""
-    fix = ("pip install -e '.[notation]'" if _declares_extra("notation") else
-           "pip install music21")
-    if importlib.util.find_spec("music21") is None:
-        return Check("music21 (notation extra)", False, "not installed (needed for render "
-                     "--musicxml)", fix, required=False)
-    try:
-        version = importlib.metadata.version("music21")
-    except importlib.metadata.PackageNotFoundError:
-        version = "version unknown"
-    return Check("music21 (notation extra)", True, f"music21 {version} (render --musicxml)",
-                 fix, required=False)
-
-
-def _live_extra(module: str, distribution: str, purpose: str) -> Check:
-    """A package of the ``live`` extra (playing live with others): looked up, not imported."""
-    name = f"{distribution} (live extra)"
-    fix = "pip install 'v2m-bridge[live]'"
+def _extra_package(module: str, name: str, extra: str, purpose: str,
+                   distribution: str | None = None) -> Check:
+    """A package only an optional extra needs, shown as ``name``: looked up, not imported
+    (importing Ray or music21 takes seconds). ``purpose`` says what it is for."""
+    distribution = distribution or module
+    fix = (f"pip install -e '.[{extra}]'" if _declares_extra(extra) else
+           f"pip install {distribution} (this v2m-bridge declares no '{extra}' extra yet)")
+    label = f"{name} ({extra} extra)"
     if importlib.util.find_spec(module) is None:
-        return Check(name, False, f"not installed: {purpose} is off", fix, required=False)
+        return Check(label, False, f"not installed (needed for {purpose})", fix, required=False)
     try:
         version = importlib.metadata.version(distribution)
     except importlib.metadata.PackageNotFoundError:
         version = "version unknown"
-    return Check(name, True, f"{version}: {purpose}", fix, required=False)
+    return Check(label, True, f"{distribution} {version} ({purpose})", fix, required=False)
 
 
 def run_checks() -> list[Check]:
@@ -177,10 +151,12 @@ def run_checks() -> list[Check]:
     checks.append(_tool("ffmpeg", "needed for render --video", "apt-get install ffmpeg / "
                         "brew install ffmpeg")())
     checks.extend(_midi())
-    checks.append(_music21())
-    checks.append(_ray())
-    checks.append(_live_extra("zeroconf", "zeroconf", "OSCQuery advertised over mDNS"))
-    checks.append(_live_extra("link", "LinkPython-extern", "Ableton Link (serve --link)"))
+    checks.append(_extra_package("music21", "music21", "notation", "render --musicxml"))
+    checks.append(_extra_package("ray", "Ray", "cluster", "v2m-bridge batch"))
+    checks.append(_extra_package("zeroconf", "zeroconf", "live",
+                                 "OSCQuery advertised over mDNS"))
+    checks.append(_extra_package("link", "LinkPython-extern", "live",
+                                 "Ableton Link: serve --link", distribution="LinkPython-extern"))
     return checks
 
 
