@@ -256,6 +256,10 @@ class Session:
             raise OscRequestError(f"no library folder at {library!r}: the absolute path of a "
                                   "folder is expected (leave it out, or send '', for the "
                                   "default library)")
+        if library is not None and Path(library).resolve() == Path(library).resolve().parent:
+            raise OscRequestError(f"{library!r} is the root of the file system: name the folder "
+                                  "that holds your music (indexing a whole disk would keep the "
+                                  "daemon busy for a long time)")
 
         arrangement = self.settings.options.arrange_options
         composition = opened.composition  # chords spelt in its key, fit to its beats
