@@ -14,7 +14,7 @@ from v2m_bridge.data.texture_patterns import ATTRIBUTION, bar_patterns, learn
 from v2m_bridge.music import figuration
 from v2m_bridge.music.arrangement import TEXTURES, ArrangeOptions, TextureError, arrange
 from v2m_bridge.music.clashes import chord_classes_at, limit_clashes
-from v2m_bridge.music.events import HITS_CHANNEL, NoteEvent
+from v2m_bridge.music.events import BASS_CHANNEL, HITS_CHANNEL, NoteEvent
 from v2m_bridge.music.figuration import lead_voices
 from v2m_bridge.music.grid import build_grid
 from v2m_bridge.music.patterns import TABLE_PATH, PatternNote, chord_pitch, load_patterns, scale_of
@@ -163,6 +163,15 @@ def test_holding_common_tones_shortens_the_voice_leading_at_chord_changes(monkey
     held = voice_leading()
     monkeypatch.setattr(figuration, "lead_voices", lambda *args, **kwargs: {})
     assert held < voice_leading() - 0.1
+
+
+def test_the_bass_sounds_on_every_chord_change():
+    seconds = len(PROGRESSION)
+    composition = arrange(PROGRESSION, cut_times=[7.3, 15.1, 22.6], **_features(seconds),
+                          options=ArrangeOptions(hits_track=False))
+    bass_starts = [e.start for e in composition.events if e.channel == BASS_CHANNEL]
+    changes = composition.grid.change_times[1:]
+    assert changes and all(any(abs(s - c) < 1e-6 for s in bass_starts) for c in changes)
 
 # --- texture figures ----------------------------------------------------------------------------
 

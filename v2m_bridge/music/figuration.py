@@ -6,7 +6,9 @@ bars; action gets busy ones), for smooth voice leading from the bar before, and 
 real players use it. As a pianist keeps a figure for a phrase, the pattern chosen on a phrase's
 first bar goes on (re-voiced onto each chord) and the phrase's last bar varies it; a cut or a
 big change of activity chooses anew. A chord change inside a bar (a cut on a sixteenth) re-strikes
-the pattern's downbeat on the new chord. No note outlasts its chord. The patterns are 4/4 bars:
+the pattern's downbeat on the new chord. At every chord change the upper voices hold the common
+tones and move the others to the nearest chord tone (:func:`lead_voices`), and the bass sounds.
+No note outlasts its chord. The patterns are 4/4 bars:
 a shorter bar plays their first beats, a pickup bar their last ones.
 
 The notes go to three parts: the bass (the lowest notes, under G3), chords (notes struck two or
