@@ -8,8 +8,8 @@ first bar goes on (re-voiced onto each chord) and the phrase's last bar varies i
 big change of activity chooses anew. A chord change inside a bar (a cut on a sixteenth) re-strikes
 the pattern's downbeat on the new chord. At every chord change the upper voices hold the common
 tones and move the others to the nearest chord tone (:func:`lead_voices`), and the bass sounds.
-No note outlasts its chord. The patterns are 4/4 bars:
-a shorter bar plays their first beats, a pickup bar their last ones.
+No note outlasts its chord. The patterns are 4/4 bars: a shorter bar plays their first beats, a
+pickup bar their last ones.
 
 The notes go to three parts: the bass (the lowest notes, under G3), chords (notes struck two or
 more at once) and figuration (single notes). Velocity starts from the picture's velocity at the
@@ -94,7 +94,7 @@ class _Played:
     accent: int  # the pattern's own velocity against its bar's mean
     position: int  # sixteenths from the pattern's bar line
     place: int | None = None  # an upper chord tone's written place (see chord_pitch)
-    bass: bool = False
+    bass: bool = False  # one of the pattern's bass notes
 
 
 def _bars(grid: HarmonicGrid) -> list[_Bar]:
@@ -214,10 +214,14 @@ class _Figurator:
         limit = bar.skip + round(bar.beats * 4)
         return [(i, n) for i, n in enumerate(pattern.notes) if bar.skip <= n.position < limit]
 
+    @staticmethod
+    def _is_bass(pattern: Pattern, index: int, note: PatternNote, anchor: int) -> bool:
+        return index in pattern.bass_notes and note.above_root + anchor < BASS_SPLIT
+
     def _pitch(self, pattern: Pattern, index: int, note: PatternNote, chord: Chord,
                anchor: int) -> int:
-        is_bass = index in pattern.bass_notes and note.above_root + anchor < BASS_SPLIT
-        return chord_pitch(note, chord, self.scale, anchor, is_bass)
+        return chord_pitch(note, chord, self.scale, anchor,
+                           self._is_bass(pattern, index, note, anchor))
 
     def _cost(self, pattern: Pattern, chord: Chord, anchor: int, bar: _Bar,
               wanted_notes: float, centre: float, seed: int) -> float:
@@ -294,7 +298,7 @@ class _Figurator:
         bar_start = tempo.time_at(bar.start_beat)
         bar_end = tempo.time_at(bar.start_beat + bar.beats)
         basses = [(i, n) for i, n in self._in_bar(pattern, bar)
-                  if i in pattern.bass_notes and n.above_root + anchor < BASS_SPLIT]
+                  if self._is_bass(pattern, i, n, anchor)]
         if not basses:
             return []
         index, note = min(basses, key=lambda item: item[1].position)
@@ -320,7 +324,7 @@ class _Figurator:
         if end - start < 1e-6:
             return []
         pitch = self._pitch(pattern, index, note, span.chord, anchor)
-        is_bass = index in pattern.bass_notes and note.above_root + anchor < BASS_SPLIT
+        is_bass = self._is_bass(pattern, index, note, anchor)
         place = None if is_bass or note.degree < 0 else note.above_root + anchor
         return [_Played(start, end, max(0, min(127, pitch)), note.velocity, note.position,
                         place, is_bass)]
