@@ -11,9 +11,11 @@ from shared_data import SHARED, needs_shared
 
 from v2m_bridge.data.pop909_piano import ChordInBeats, PianoPart, read_piano_part, song_dirs
 from v2m_bridge.data.texture_patterns import ATTRIBUTION, bar_patterns, learn
+from v2m_bridge.music import figuration
 from v2m_bridge.music.arrangement import TEXTURES, ArrangeOptions, TextureError, arrange
 from v2m_bridge.music.clashes import chord_classes_at, limit_clashes
-from v2m_bridge.music.events import HITS_CHANNEL, NoteEvent
+from v2m_bridge.music.events import BASS_CHANNEL, HITS_CHANNEL, NoteEvent
+from v2m_bridge.music.figuration import lead_voices
 from v2m_bridge.music.grid import build_grid
 from v2m_bridge.music.patterns import TABLE_PATH, PatternNote, chord_pitch, load_patterns, scale_of
 from v2m_bridge.music.texture_figures import BeatNote, texture_figures
@@ -132,6 +134,44 @@ def test_chord_pitch_follows_the_chord():
     passing = PatternNote(2, 1, 66, -1, 0)  # F# over C: off the C major scale
     assert chord_pitch(passing, parse_chord("C"), scale, 0, is_bass=False) in (65, 67)
 
+
+
+def test_chord_change_holds_common_tones_and_moves_the_others_to_the_nearest():
+    c_major, f_major = (64, 67, 72), frozenset({5, 9, 0})
+    # C (E G C) to F: the shared C is held, E and G move up by step to F and A (no crossing)
+    assert lead_voices(c_major, f_major, c_major) == {64: 65, 67: 69, 72: 72}
+    # a top line written at A over E minor continues the G that sounded: a common tone, held
+    assert lead_voices([69], frozenset({4, 7, 11}), [67]) == {69: 67}
+    # never further than COMMON_TONE_REACH from the written place, never onto a taken pitch
+    assert lead_voices([76], frozenset({4, 7, 11}), [67]) == {76: 76}  # G is 9 away
+    assert lead_voices([69], frozenset({4, 7, 11}), [67], taken={67}) == {69: 71}
+    assert lead_voices([69], frozenset({4, 7, 11}), []) == {}  # nothing to lead from
+
+
+def test_holding_common_tones_shortens_the_voice_leading_at_chord_changes(monkeypatch):
+    seconds = len(PROGRESSION)
+
+    def voice_leading() -> float:
+        composition = arrange(PROGRESSION, cut_times=[7.3, 15.1, 22.6], **_features(seconds),
+                              options=ArrangeOptions(hits_track=False))
+        tempo = composition.grid.tempo
+        notes = [BeatNote(tempo.beat_at(e.start), tempo.beat_at(e.end), e.pitch, e.velocity)
+                 for e in composition.events]
+        changes = [tempo.beat_at(t) for t in composition.grid.change_times[1:]]
+        return texture_figures(notes, [0.0], changes)["voice_leading"]
+
+    held = voice_leading()
+    monkeypatch.setattr(figuration, "lead_voices", lambda *args, **kwargs: {})
+    assert held < voice_leading() - 0.1
+
+
+def test_the_bass_sounds_on_every_chord_change():
+    seconds = len(PROGRESSION)
+    composition = arrange(PROGRESSION, cut_times=[7.3, 15.1, 22.6], **_features(seconds),
+                          options=ArrangeOptions(hits_track=False))
+    bass_starts = [e.start for e in composition.events if e.channel == BASS_CHANNEL]
+    changes = composition.grid.change_times[1:]
+    assert changes and all(any(abs(s - c) < 1e-6 for s in bass_starts) for c in changes)
 
 # --- texture figures ----------------------------------------------------------------------------
 

@@ -6,8 +6,10 @@ bars; action gets busy ones), for smooth voice leading from the bar before, and 
 real players use it. As a pianist keeps a figure for a phrase, the pattern chosen on a phrase's
 first bar goes on (re-voiced onto each chord) and the phrase's last bar varies it; a cut or a
 big change of activity chooses anew. A chord change inside a bar (a cut on a sixteenth) re-strikes
-the pattern's downbeat on the new chord. No note outlasts its chord. The patterns are 4/4 bars:
-a shorter bar plays their first beats, a pickup bar their last ones.
+the pattern's downbeat on the new chord. At every chord change the upper voices hold the common
+tones and move the others to the nearest chord tone (:func:`lead_voices`), and the bass sounds.
+No note outlasts its chord. The patterns are 4/4 bars: a shorter bar plays their first beats, a
+pickup bar their last ones.
 
 The notes go to three parts: the bass (the lowest notes, under G3), chords (notes struck two or
 more at once) and figuration (single notes). Velocity starts from the picture's velocity at the
@@ -20,9 +22,10 @@ from __future__ import annotations
 import bisect
 import dataclasses
 import itertools
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 
+from v2m_bridge.music.clashes import chord_classes_at
 from v2m_bridge.music.dynamics import VELOCITY_MIN
 from v2m_bridge.music.events import ARP_CHANNEL, BASS_CHANNEL, CHORDS_CHANNEL, NoteEvent
 from v2m_bridge.music.grid import HarmonicGrid
@@ -44,8 +47,9 @@ VELOCITY_FLOOR = VELOCITY_MIN - 12  # accents shape the picture's velocity, neve
 # choice costs besides register and density (in semitones of register distance)
 VOICE_LEADING_WEIGHT = 2.0
 WRAP_WEIGHT = 1.5  # patterns that flow over the bar line into their own repeat
-LEAP_WEIGHT = 7.0  # patterns whose top line leaps from beat to beat
+LEAP_WEIGHT = 7.0  # patterns whose top line leaps 3-7 semitones from beat to beat
 EMPTY_DOWNBEAT_COST = 8.0  # the right hand silent on the bar line
+COMMON_TONE_REACH = 4  # semitones an upper voice may leave its written place to hold a tone
 
 
 @dataclass(frozen=True)
@@ -89,6 +93,8 @@ class _Played:
     pitch: int
     accent: int  # the pattern's own velocity against its bar's mean
     position: int  # sixteenths from the pattern's bar line
+    place: int | None = None  # an upper chord tone's written place (see chord_pitch)
+    bass: bool = False  # one of the pattern's bass notes
 
 
 def _bars(grid: HarmonicGrid) -> list[_Bar]:
@@ -119,6 +125,74 @@ def _movement(a: Sequence[int], b: Sequence[int]) -> float:
     return (forward + backward) / (len(a) + len(b))
 
 
+def lead_voices(places: Collection[int], chord_classes: frozenset[int], before: Sequence[int],
+                taken: Collection[int] = ()) -> dict[int, int]:
+    """The pitches a pianist gives upper chord tones written at ``places`` on a new chord.
+
+    Each place continues the voice that sounded ``before`` nearest it, and takes a chord tone
+    within :data:`COMMON_TONE_REACH` of the place: the same pitch where the chords share it
+    (a common tone is held), else the nearest chord tone; the cheapest moves are made first, two
+    voices never take one pitch, nor a pitch ``taken`` already. Empty with nothing before.
+    """
+    if not before:
+        return {}
+    moves = []
+    for place in places:
+        voice = min(before, key=lambda pitch: (abs(pitch - place), pitch))
+        moves.extend(((abs(pitch - voice), abs(pitch - place)), place, pitch)
+                     for pitch in range(place - COMMON_TONE_REACH, place + COMMON_TONE_REACH + 1)
+                     if pitch % 12 in chord_classes and pitch not in taken)
+    led: dict[int, int] = {}
+    for _cost, place, pitch in sorted(moves):
+        if place not in led and pitch not in led.values():
+            led[place] = pitch
+    return led
+
+
+def _hold_common_tones(grid: HarmonicGrid,
+                       played: list[tuple[_Played, _Bar]]) -> list[tuple[_Played, _Bar]]:
+    """Each chord change voiced as a pianist would: the upper chord tones struck first on the
+    new chord follow :func:`lead_voices` from the upper chord tones of the beat before, and
+    each keeps that pitch for its written place while the chord lasts (the pattern's contour
+    is otherwise unchanged)."""
+    tempo = grid.tempo
+    result = list(played)
+    order = sorted(range(len(played)), key=lambda i: played[i][0].start)
+    chosen: dict[int, int] = {}  # written place -> pitch, for the chord sounding now
+    chord, before, leading = None, [], False
+    for start, group in itertools.groupby(order, key=lambda i: played[i][0].start):
+        indices = list(group)
+        span = grid.spans[grid.span_index(start)]
+        if span.chord != chord:  # what sounds as the chord changes: held, or struck in the beat
+            chord, chosen, leading = span.chord, {}, True
+            beat_before = tempo.time_at(tempo.beat_at(span.start) - 1)
+            before = [note.pitch for note, _ in result
+                      if note.place is not None and note.start < span.start - 1e-6
+                      and (note.end >= span.start - 1e-6 or note.start >= beat_before - 1e-6)]
+        if leading and any(result[i][0].place is not None for i in indices):
+            leading = False
+            taken = {result[i][0].pitch for i in indices if result[i][0].place is None}
+            places = {result[i][0].place for i in indices} - {None}
+            chosen = lead_voices(places, chord_classes_at(grid, start), before, taken)
+        for i in indices:
+            note, bar = result[i]
+            if note.place in chosen:
+                result[i] = (dataclasses.replace(note, pitch=chosen[note.place]), bar)
+    return result
+
+
+def _top_leaps(notes: Sequence[tuple[int, PatternNote]], pitches: Sequence[int]) -> float:
+    """Leaps of 3-7 semitones per beat of the top line as played on the chord (the highest
+    note sounding on each beat): real parts' top lines step, hold or leap wider more often."""
+    tops = []
+    for beat in range(4):
+        sounding = [pitch for (_, note), pitch in zip(notes, pitches, strict=True)
+                    if note.position <= beat * 4 < note.position + note.length]
+        if sounding:
+            tops.append(max(sounding))
+    return sum(3 <= abs(b - a) <= 7 for a, b in itertools.pairwise(tops)) / 4
+
+
 class _Figurator:
     def __init__(self, grid: HarmonicGrid, key: Key, style: TextureStyle,
                  activity_at: Callable[[float], float], register_shift: int) -> None:
@@ -140,10 +214,14 @@ class _Figurator:
         limit = bar.skip + round(bar.beats * 4)
         return [(i, n) for i, n in enumerate(pattern.notes) if bar.skip <= n.position < limit]
 
+    @staticmethod
+    def _is_bass(pattern: Pattern, index: int, note: PatternNote, anchor: int) -> bool:
+        return index in pattern.bass_notes and note.above_root + anchor < BASS_SPLIT
+
     def _pitch(self, pattern: Pattern, index: int, note: PatternNote, chord: Chord,
                anchor: int) -> int:
-        is_bass = index in pattern.bass_notes and note.above_root + anchor < BASS_SPLIT
-        return chord_pitch(note, chord, self.scale, anchor, is_bass)
+        return chord_pitch(note, chord, self.scale, anchor,
+                           self._is_bass(pattern, index, note, anchor))
 
     def _cost(self, pattern: Pattern, chord: Chord, anchor: int, bar: _Bar,
               wanted_notes: float, centre: float, seed: int) -> float:
@@ -164,7 +242,7 @@ class _Figurator:
                 + WRAP_WEIGHT * pattern.wrap_movement
                 + 6 * abs(len(pattern.notes) - wanted_notes) / max(wanted_notes, 1)
                 - 0.3 * min(pattern.count, 20) ** 0.5 + 1.2 * variety
-                + LEAP_WEIGHT * pattern.top_leaps_per_beat
+                + LEAP_WEIGHT * _top_leaps(notes, pitches)
                 + (0 if right_hand else EMPTY_DOWNBEAT_COST))
 
     def _choose(self, bar: _Bar, chord: Chord, exclude: Pattern | None,
@@ -210,7 +288,28 @@ class _Figurator:
                 if note.position == first:
                     played.extend(self._at(pattern, index, note, span.start,
                                            min(length_beats, 1.0), anchor, bar_end))
-        return played
+        return played + self._bass_on_changes(pattern, anchor, bar, played)
+
+    def _bass_on_changes(self, pattern: Pattern, anchor: int, bar: _Bar,
+                         played: list[_Played]) -> list[_Played]:
+        """The left hand plays the new chord as it comes: a chord change (on the bar line or
+        inside the bar) with no bass note struck gets the pattern's first bass note."""
+        grid, tempo = self.grid, self.tempo
+        bar_start = tempo.time_at(bar.start_beat)
+        bar_end = tempo.time_at(bar.start_beat + bar.beats)
+        basses = [(i, n) for i, n in self._in_bar(pattern, bar)
+                  if self._is_bass(pattern, i, n, anchor)]
+        if not basses:
+            return []
+        index, note = min(basses, key=lambda item: item[1].position)
+        added: list[_Played] = []
+        for k, span in enumerate(grid.spans):
+            if not (bar_start - 1e-6 <= span.start < bar_end - 1e-6) or (
+                    k > 0 and grid.spans[k - 1].chord == span.chord):
+                continue
+            if not any(p.bass and abs(p.start - span.start) < 1e-6 for p in played):
+                added.extend(self._at(pattern, index, note, span.start, 1.0, anchor, bar_end))
+        return added
 
     def _at(self, pattern: Pattern, index: int, note: PatternNote, start: float,
             length_beats: float, anchor: int, bar_end: float) -> list[_Played]:
@@ -225,7 +324,10 @@ class _Figurator:
         if end - start < 1e-6:
             return []
         pitch = self._pitch(pattern, index, note, span.chord, anchor)
-        return [_Played(start, end, max(0, min(127, pitch)), note.velocity, note.position)]
+        is_bass = self._is_bass(pattern, index, note, anchor)
+        place = None if is_bass or note.degree < 0 else note.above_root + anchor
+        return [_Played(start, end, max(0, min(127, pitch)), note.velocity, note.position,
+                        place, is_bass)]
 
     def run(self) -> list[tuple[_Played, _Bar]]:
         result: list[tuple[_Played, _Bar]] = []
@@ -315,7 +417,8 @@ def figurate(grid: HarmonicGrid, key: Key, style: str | TextureStyle,
         register_shift: semitones added to the wanted register (``--register``).
     """
     chosen = STYLES[style] if isinstance(style, str) else style
-    played = _Figurator(grid, key, chosen, activity_at, register_shift).run()
+    played = _hold_common_tones(grid, _Figurator(grid, key, chosen, activity_at,
+                                                 register_shift).run())
     channels = _channels(played)
     played = _legato(grid, played, channels)
     events = []

@@ -13,7 +13,6 @@ key's scale.
 from __future__ import annotations
 
 import functools
-import itertools
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -47,19 +46,6 @@ class Pattern:
     @functools.cached_property
     def mean_above_root(self) -> float:
         return sum(note.above_root for note in self.notes) / len(self.notes)
-
-    @functools.cached_property
-    def top_leaps_per_beat(self) -> float:
-        """Leaps (3 semitones or more) of the top line from beat to beat, per beat: the highest
-        note sounding on each beat, as written. Held or stepping tops make a singing line."""
-        tops = []
-        for beat in range(4):
-            sounding = [n.above_root for n in self.notes
-                        if n.position <= beat * 4 < n.position + n.length]
-            if sounding:
-                tops.append(max(sounding))
-        moves = [abs(b - a) for a, b in itertools.pairwise(tops)]
-        return sum(move >= 3 for move in moves) / 4
 
     @functools.cached_property
     def wrap_movement(self) -> float:
