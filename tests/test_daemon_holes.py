@@ -14,7 +14,7 @@ import time
 from pathlib import Path
 
 import pytest
-from live_helpers import TINY_AMT, VIDEOS, OscClient, in_process_daemon
+from live_helpers import VIDEOS, OscClient, in_process_daemon
 
 from v2m_bridge.daemon.app import Daemon, DaemonConfig, check_bind
 from v2m_bridge.daemon.backend import ModelBackend
@@ -51,15 +51,6 @@ def f64(value: float) -> bytes:
 
 def i32(value: int) -> bytes:
     return struct.pack(">i", value)
-
-
-@pytest.fixture(scope="module")
-def chord_model():
-    if not TINY_AMT.is_file():
-        pytest.skip(f"test fixture missing: {TINY_AMT}")
-    from v2m_bridge.model.loading import load_chord_model
-
-    return load_chord_model(TINY_AMT, "cpu")
 
 
 @pytest.fixture

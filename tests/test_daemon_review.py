@@ -8,7 +8,7 @@ import socket
 import time
 
 import pytest
-from live_helpers import TINY_AMT, VIDEOS, OscClient, in_process_daemon
+from live_helpers import VIDEOS, OscClient, in_process_daemon
 
 from v2m_bridge.daemon.clients import MAX_CLIENTS
 from v2m_bridge.daemon.server import UNAUTHENTICATED_ERRORS_PER_SECOND
@@ -20,15 +20,6 @@ PATH_REQUESTS = {  # address -> the arguments after the path
     "/v2m/live/image": (0.5,),
     "/v2m/match": None,  # the path is its second argument (the library folder)
 }
-
-
-@pytest.fixture(scope="module")
-def chord_model():
-    if not TINY_AMT.is_file():
-        pytest.skip(f"test fixture missing: {TINY_AMT}")
-    from v2m_bridge.model.loading import load_chord_model
-
-    return load_chord_model(TINY_AMT, "cpu")
 
 
 @pytest.fixture

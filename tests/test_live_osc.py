@@ -9,8 +9,7 @@ import time
 from pathlib import Path
 
 import pytest
-from live_helpers import TINY_AMT, VIDEOS, OscClient, in_process_daemon
-from shared_data import skip_reason
+from live_helpers import VIDEOS, OscClient, in_process_daemon
 
 from v2m_bridge.daemon.app import Daemon, DaemonConfig
 from v2m_bridge.daemon.backend import ModelBackend
@@ -20,15 +19,6 @@ from v2m_bridge.music.events import NoteEvent
 from v2m_bridge.osc.protocol import MAX_PACKET_BYTES
 
 VIDEO = VIDEOS / "flower.mp4"
-
-
-@pytest.fixture(scope="module")
-def chord_model():
-    if not TINY_AMT.is_file():
-        pytest.skip(skip_reason(TINY_AMT))
-    from v2m_bridge.model.loading import load_chord_model
-
-    return load_chord_model(TINY_AMT)
 
 
 @pytest.fixture

@@ -12,6 +12,7 @@ import time
 import mido
 import numpy as np
 import pytest
+from composition_helpers import synthetic_features, tiny_random_chord_model
 from live_helpers import in_process_daemon
 
 from v2m_bridge import pipeline
@@ -35,26 +36,11 @@ CUTS = [1.7, 3.1, 4.55, 7.45, 8.1, 9.9, 12.3, 14.2, 16.75, 19.75, 22.3, 23.0, 25
 
 @pytest.fixture(scope="module")
 def tiny_model():
-    from v2m_bridge.model import AMT, AMTConfig
-    from v2m_bridge.model.loading import ChordModel
-
-    torch.manual_seed(0)
-    amt = AMT(AMTConfig(n_layers=1, num_heads=2, d_model=32, dim_feedforward=64)).eval()
-    return ChordModel(amt, "tiny test model", None)
+    return tiny_random_chord_model()
 
 
 def features(duration: float = 48.0, cuts=CUTS, name: str = "clip.mp4") -> VideoFeatures:
-    rng = np.random.default_rng(1)
-    seconds = int(np.ceil(duration))
-    offsets = np.ones(seconds, np.float32)
-    for s in range(1, seconds):
-        offsets[s] = 1 if any(s - 1 < c <= s for c in cuts) else offsets[s - 1] + 1
-    return VideoFeatures(
-        source=f"/videos/{name}", fps=24.0, duration=duration,
-        semantic=rng.normal(size=(seconds, 768)).astype(np.float32),
-        emotion=rng.dirichlet(np.ones(6), seconds).astype(np.float32),
-        scene_offset=offsets, motion=rng.uniform(0, 40, seconds).astype(np.float32),
-        cut_times=list(cuts), provenance="fallback")
+    return synthetic_features(name, duration, cuts)
 
 
 # -- case 1: MusicXML from the same map --------------------------------------------------------

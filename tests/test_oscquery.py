@@ -10,21 +10,11 @@ import socket
 import time
 
 import pytest
-from live_helpers import TINY_AMT, OscClient, in_process_daemon
-from shared_data import skip_reason
+from live_helpers import OscClient, in_process_daemon
 from test_protocol import readme_osc_section, readme_rows
 
 from v2m_bridge.daemon import discovery
 from v2m_bridge.osc import oscquery, protocol
-
-
-@pytest.fixture(scope="module")
-def chord_model():
-    if not TINY_AMT.is_file():
-        pytest.skip(skip_reason(TINY_AMT))
-    from v2m_bridge.model.loading import load_chord_model
-
-    return load_chord_model(TINY_AMT)
 
 
 @pytest.fixture
