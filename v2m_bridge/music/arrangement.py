@@ -252,30 +252,8 @@ def arrange(chords: Sequence[Chord], *, motion: np.ndarray, scene_offset: np.nda
 
     keyed = [options.key.from_normalised(chord) for chord in chords]
     grid = build_grid(keyed, duration, cut_times, motion, options.grid_options(), change_times)
-    voicings = dict(enumerate(voice_progression([span.chord for span in grid.spans],
-                                                options.register)))
-    accent_times = [span.start for span in grid.spans if span.at_cut] + list(grid.accents)
-
-    def velocity_at(time_s: float) -> int:
-        base = int(velocity_from_loudness(dynamics.at(time_s)[1]))
-        if any(abs(time_s - accent) < 1e-6 for accent in accent_times):
-            base += options.accent_boost
-        return int(np.clip(base, 1, 127))
-
-    def density_at(time_s: float) -> float:
-        return dynamics.at(time_s)[0]
-
-    def activity_at(time_s: float) -> float:
-        return min(max(density_at(time_s) / MAX_NOTE_DENSITY, 0.0), 1.0)
-
-    if options.texture in STYLES:
-        events = figurate(grid, options.key, options.texture, activity_at, velocity_at,
-                          _REGISTER_SHIFT.get(options.register, 0))
-    else:
-        events = _pad_events(grid, voicings, velocity_at, options)
-        if options.texture == "arpeggio":
-            events += arpeggiate(grid, voicings, density_at, velocity_at,
-                                 options.arp_octave_shift)
+    velocity_at, density_at = note_curves(grid, dynamics, options)
+    events = part_events(grid, options, velocity_at, density_at)
     detected = tuple(float(cut) for cut in cut_times if 0 < cut < duration)
     if options.hits_track and options.cut_align:
         events += hit_events(grid, detected, cut_strengths(detected, motion), velocity_at)
@@ -288,6 +266,43 @@ def arrange(chords: Sequence[Chord], *, motion: np.ndarray, scene_offset: np.nda
         provenance=Provenance(notes=tuple(messages)), programs=programs,
         parts=(CHORDS_CHANNEL, ARP_CHANNEL, BASS_CHANNEL)
         + ((HITS_CHANNEL,) if options.hits_track and options.cut_align else ()))
+
+
+def note_curves(grid: HarmonicGrid, dynamics: Dynamics, options: ArrangeOptions
+                ) -> tuple[Callable[[float], int], Callable[[float], float]]:
+    """Velocity and note density over media time: the picture's dynamics, plus
+    ``options.accent_boost`` where a span starts at a cut and on the grid's accents."""
+    accent_times = [span.start for span in grid.spans if span.at_cut] + list(grid.accents)
+
+    def velocity_at(time_s: float) -> int:
+        base = int(velocity_from_loudness(dynamics.at(time_s)[1]))
+        if any(abs(time_s - accent) < 1e-6 for accent in accent_times):
+            base += options.accent_boost
+        return int(np.clip(base, 1, 127))
+
+    def density_at(time_s: float) -> float:
+        return dynamics.at(time_s)[0]
+
+    return velocity_at, density_at
+
+
+def part_events(grid: HarmonicGrid, options: ArrangeOptions,
+                velocity_at: Callable[[float], int],
+                density_at: Callable[[float], float]) -> list[NoteEvent]:
+    """The accompaniment on ``grid``'s spans in ``options.texture`` (bass, chords and
+    figuration; not the hits track), with the curves of :func:`note_curves`."""
+    if options.texture in STYLES:
+        def activity_at(time_s: float) -> float:
+            return min(max(density_at(time_s) / MAX_NOTE_DENSITY, 0.0), 1.0)
+
+        return figurate(grid, options.key, options.texture, activity_at, velocity_at,
+                        _REGISTER_SHIFT.get(options.register, 0))
+    voicings = dict(enumerate(voice_progression([span.chord for span in grid.spans],
+                                                options.register)))
+    events = _pad_events(grid, voicings, velocity_at, options)
+    if options.texture == "arpeggio":
+        events += arpeggiate(grid, voicings, density_at, velocity_at, options.arp_octave_shift)
+    return events
 
 
 def _pad_events(grid: HarmonicGrid, voicings: dict[int, Voicing],

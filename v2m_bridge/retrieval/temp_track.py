@@ -3,8 +3,7 @@
 Each scene's chosen excerpt is laid out by :func:`.progression.lay_out`: every chord the listing
 shows, in order, the first at the scene's cut and every later change on a beat of the tempo
 map, scenes back to back (no gaps). The notes come from the arranger's own pad and arpeggio on
-those spans, so a temp track sounds like a render (``_pad_events`` is the arranger's: music/ has
-no public "arrange these spans" yet).
+those spans (:func:`~v2m_bridge.music.arrangement.part_events`).
 """
 
 from __future__ import annotations
@@ -17,17 +16,16 @@ import numpy as np
 
 from v2m_bridge.config import DEFAULT_TEMPO_BPM
 from v2m_bridge.features import VideoFeatures
-from v2m_bridge.music.arpeggio import arpeggiate
 from v2m_bridge.music.arrangement import (
     ArrangeOptions,
     Composition,
-    _pad_events,
     arrange,
+    note_curves,
+    part_events,
     remove_overlaps,
 )
-from v2m_bridge.music.dynamics import heuristic_dynamics, velocity_from_loudness
+from v2m_bridge.music.dynamics import heuristic_dynamics
 from v2m_bridge.music.grid import ChordSpan
-from v2m_bridge.music.voicing import voice_progression
 from v2m_bridge.output.midi_file import write_midi
 from v2m_bridge.retrieval.index import LibraryError, LibraryIndex
 from v2m_bridge.retrieval.match import MatchResult, parse_excerpt_id
@@ -68,21 +66,10 @@ def with_spans(composition: Composition, spans: list[ChordSpan], features: Video
     grid = dataclasses.replace(composition.grid, spans=tuple(spans))
     dynamics = (composition.trace.dynamics if composition.trace is not None else
                 heuristic_dynamics(features.motion, features.scene_offset, features.emotion))
-    voicings = dict(enumerate(voice_progression([s.chord for s in spans], options.register)))
-    accents = [s.start for s in spans if s.at_cut] + list(grid.accents)
-
-    def velocity_at(time_s: float) -> int:
-        base = int(velocity_from_loudness(dynamics.at(time_s)[1]))
-        if any(abs(time_s - accent) < 1e-6 for accent in accents):
-            base += options.accent_boost
-        return int(np.clip(base, 1, 127))
-
-    def density_at(time_s: float) -> float:
-        return dynamics.at(time_s)[0]
-
-    pad = _pad_events(grid, voicings, velocity_at, options)
-    arp = arpeggiate(grid, voicings, density_at, velocity_at, options.arp_octave_shift)
-    return dataclasses.replace(composition, grid=grid, events=remove_overlaps(pad + arp))
+    velocity_at, density_at = note_curves(grid, dynamics, options)
+    events = part_events(grid, dataclasses.replace(options, texture="arpeggio"), velocity_at,
+                         density_at)
+    return dataclasses.replace(composition, grid=grid, events=remove_overlaps(events))
 
 
 def _spans_inside(spans: list[ChordSpan] | tuple[ChordSpan, ...], start: float, end: float
