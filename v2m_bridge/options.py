@@ -102,12 +102,6 @@ def _checked_bpm(bpm: float) -> float:
     return bpm
 
 
-def parse_tempo_setting(value: str | float | None) -> dict[str, object]:
-    """The daemon's tempo setting as :class:`RenderOptions` fields (see
-    :meth:`TempoSetting.parse`)."""
-    return TempoSetting.parse(value).render_fields()
-
-
 @dataclass(frozen=True)
 class RenderOptions:
     """Everything a render needs besides the video. Parsed and checked on creation."""
