@@ -209,3 +209,13 @@ def test_without_alsa_or_jack_serve_names_the_memory_backend(monkeypatch):
         with pytest.raises(MidiPortError, match="--midi-backend memory"):
             open_sink(spec)
     assert open_sink("memory").name == "memory"
+
+
+def test_follow_answers_an_unknown_clock_with_the_choices(daemon, client):
+    """/v2m/transport/follow takes 1, 0 or link (issue 24); anything else is a clear error."""
+    client.send("/v2m/transport/follow", "banana")
+    failed, message = client.wait_for("/v2m/error")
+    assert failed == "/v2m/transport/follow"
+    assert "0 or link" in message and "banana" in message
+    client.send("/v2m/status")
+    assert client.wait_for("/v2m/status")  # still serving
